@@ -1,0 +1,109 @@
+"""Simulator speed: the numba kernel against the plain NumPy implementation of the same model.
+
+    python benchmarks/bench_simulate.py [--draws 100000] [--months 36]
+
+Both run in this process on the same inputs (100 000 draws × 36 months by
+default, every input uncertain, churn on); prints draw-months per second for
+each and their ratio.  The kernel is compiled (or loaded from cache) first and
+its compile/load time reported separately.  Targets (DESIGN.md): ≥ 10× the
+NumPy version and ≥ 30 M draw-months/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numba
+import numpy as np
+
+from roicast.simulate import INPUT_NAMES, simulate_arrays, simulate_reference
+
+
+def make_inputs(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    cols = {
+        "demand": rng.random(n),
+        "baseline.throughput": rng.uniform(2, 20, n),
+        "baseline.utilization": rng.uniform(0.2, 0.6, n),
+        "baseline.price": rng.uniform(2, 12, n),
+        "baseline.floor_instances": rng.integers(0, 3, n).astype(float),
+        "optimized.throughput_gain": rng.uniform(0.8, 3, n),
+        "optimized.utilization": rng.uniform(0.2, 0.6, n),
+        "optimized.price_ratio": rng.uniform(0.5, 1.2, n),
+        "optimized.floor_instances": rng.integers(0, 3, n).astype(float),
+        "pricing.annual_change": rng.uniform(-0.3, 0.1, n),
+        "pricing.annual_volatility": rng.uniform(0, 0.4, n),
+        "implementation.months": rng.uniform(0, 8, n),
+        "implementation.ramp_months": rng.uniform(0, 4, n),
+        "implementation.engineer_months": rng.uniform(1, 10, n),
+        "implementation.engineer_cost": np.full(n, 20_000.0),
+        "implementation.validation_cost": rng.uniform(0, 50_000, n),
+        "implementation.licence_per_year": rng.uniform(0, 20_000, n),
+        "implementation.maintenance_fraction": rng.uniform(0, 0.3, n),
+        "churn.updates_per_year": rng.uniform(0, 6, n),
+        "churn.cost_per_update": rng.uniform(0, 10_000, n),
+        "churn.downtime_months": rng.uniform(0, 2, n),
+        "indirect.benefit_per_month": rng.normal(0, 2000, n),
+    }
+    return np.ascontiguousarray(np.column_stack([cols[k] for k in INPUT_NAMES]))
+
+
+def best_of(f, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=100_000)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    n, h = args.draws, args.months
+    rng = np.random.default_rng(1)
+    demand = (
+        np.sort(rng.uniform(1e7, 1e8, (1000, 1)), axis=0) * np.exp(np.linspace(0, 0.4, h))[None, :]
+    )
+    x = make_inputs(n)
+    dm = n * h
+
+    t0 = time.perf_counter()
+    simulate_arrays(x[:10], demand, seed=1, discount_rate=0.1)
+    compile_s = time.perf_counter() - t0
+
+    print(
+        f"simulator benchmark: {n:,} draws × {h} months = {dm / 1e6:.1f} M draw-months; "
+        f"{numba.config.NUMBA_NUM_THREADS} threads available"
+    )
+    print(f"kernel compile / cache load: {compile_s:.2f} s (excluded below)")
+    results = {}
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        for monthly in (False, True):
+            s = best_of(
+                lambda m=monthly: simulate_arrays(x, demand, seed=1, discount_rate=0.1, monthly=m),
+                args.repeat,
+            )
+            results[(threads, monthly)] = s
+            print(
+                f"  numba kernel, {threads} thread(s), monthly series {'on ' if monthly else 'off'}: "
+                f"{s * 1e3:8.1f} ms  {dm / s / 1e6:6.1f} M draw-months/s"
+            )
+    s_np = best_of(
+        lambda: simulate_reference(x, demand, seed=1, discount_rate=0.1), max(1, args.repeat // 2)
+    )
+    print(
+        f"  NumPy reference (vectorized over draws):        {s_np * 1e3:8.1f} ms  {dm / s_np / 1e6:6.1f} M draw-months/s"
+    )
+    best = results[(numba.config.NUMBA_NUM_THREADS, True)]
+    print(f"ratio kernel (all threads, monthly on) / NumPy: {s_np / best:.1f}×  (target ≥ 10×)")
+    print(f"kernel throughput: {dm / best / 1e6:.1f} M draw-months/s (target ≥ 30 M on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The ``roicast`` command line: parses arguments and delegates.
+
+Bad input raises :class:`~roicast.errors.RoicastError` somewhere below; here it
+becomes one line on stderr and exit code 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from roicast.errors import RoicastError
+
+app = typer.Typer(
+    name="roicast",
+    help="Is an inference-optimization investment worth it? ROI, NPV and payback distributions from your traffic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+Draws = Annotated[
+    int | None,
+    typer.Option("--draws", "-n", help="Monte Carlo draws (overrides [simulation] draws)."),
+]
+Seed = Annotated[
+    int | None, typer.Option("--seed", help="Random seed (overrides [simulation] seed).")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _fail(msg: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except RoicastError as e:
+        raise _fail(str(e).replace("[", "\\[")) from None
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if quiet or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield update
+
+
+def _headline(doc: dict[str, Any], out: Path | None) -> None:
+    from roicast.figures import money
+
+    cur = doc["currency"]
+    t = Table(
+        title=f"{doc['project']}  ({doc['draws']} draws, seed {doc['seed']}, {doc['horizon_months']} months)"
+    )
+    t.add_column("")
+    for c in ("P10", "P50", "P90", "mean"):
+        t.add_column(c, justify="right")
+
+    def m(x):
+        return "n/a" if x is None else money(x, cur)
+
+    def p(x):
+        return "n/a" if x is None else f"{x:.0%}"
+
+    def mo(x):
+        return "> horizon" if x is None else f"{x:.1f}"
+
+    npv, roi, pb = doc["npv"], doc["roi"], doc["payback_months"]
+    t.add_row("NPV", m(npv["p10"]), m(npv["p50"]), m(npv["p90"]), m(npv["mean"]))
+    t.add_row("ROI", p(roi["p10"]), p(roi["p50"]), p(roi["p90"]), p(roi["mean"]))
+    t.add_row("Payback (months)", mo(pb["p10"]), mo(pb["p50"]), mo(pb["p90"]), "")
+    out_console.print(t)
+    dec = doc["decision"]
+    colour = "green" if dec["verdict"] == "go" else "red"
+    if "options" in doc:
+        for o in doc["options"]:
+            out_console.print(
+                f"  option {o['name']}: mean NPV {m(o['npv']['mean'])}, P(NPV < 0) {p(o['prob_npv_negative'])}, {o['decision']['verdict']}"
+            )
+        out_console.print(f"Recommended option: [bold]{doc['option']}[/]")
+    out_console.print(
+        f"P(NPV < 0): {p(doc['prob_npv_negative'])}   paid back within horizon: {p(pb['prob_within_horizon'])}"
+    )
+    out_console.print(f"Verdict: [bold {colour}]{dec['verdict'].upper()}[/] ({dec['reason']})")
+    if out is not None:
+        out_console.print(
+            f"Report: {out / 'report.html'}  (also report.md, summary.json, results.nc)"
+        )
+
+
+def _run(
+    spec_path: Path, out: Path, draws: int | None, seed: int | None, quiet: bool, report: bool
+) -> None:
+    from roicast.report import write_report
+    from roicast.spec import load_spec
+    from roicast.study import run_study
+
+    with _errors():
+        spec = load_spec(spec_path)
+        with _progress(quiet) as cb:
+            result = run_study(spec, draws=draws, seed=seed, progress=cb)
+            doc = write_report(result, out, report=report)
+    _headline(doc, out if report else None)
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="Study spec (TOML).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder (replaced whole).")
+    ] = Path("results"),
+    draws: Draws = None,
+    seed: Seed = None,
+    quiet: Quiet = False,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.md/html and figures.")
+    ] = True,
+) -> None:
+    """Run a study and write summary.json, results.nc, report.md and report.html."""
+    _run(spec, out, draws, seed, quiet, report)
+
+
+def demo_spec_path() -> Path:
+    """The built-in demo spec shipped inside the package."""
+    return Path(str(files("roicast.demo") / "quantization.toml"))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("roicast-demo"),
+    draws: Draws = None,
+    seed: Seed = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run the built-in example: FP8 quantization of a chat model, from 18 months of traffic."""
+    _run(demo_spec_path(), out, draws, seed, quiet, True)
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="Study spec (TOML).")]) -> None:
+    """Check a spec (and its history file) without running it."""
+    from roicast.forecast import read_history
+    from roicast.sampling import option_distributions
+    from roicast.spec import load_spec
+
+    with _errors():
+        s = load_spec(spec)
+        extra = ""
+        if s.demand.history is not None:
+            h = read_history(
+                s.history_path(),
+                timestamp_column=s.demand.timestamp_column,
+                volume_column=s.demand.volume_column,
+            )
+            extra = f"; history: {len(h.series)} {h.freq} points of {h.unit_column!r}"
+            for w in h.warnings:
+                err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    n_unc = {
+        o.name: sum(not d.is_fixed for d in option_distributions(s, o, n_paths=2).values())
+        for o in s.options
+    }
+    opts = ", ".join(f"{k} ({v} uncertain inputs)" for k, v in n_unc.items())
+    out_console.print(f"{spec}: OK — {s.project.name}; options: {opts}{extra}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console script entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,240 @@
+"""Figures of a study report (matplotlib, Agg backend; nothing is shown).
+
+Each function takes labelled results and returns a :class:`matplotlib.figure.Figure`;
+:mod:`roicast.report` saves them as PNG and inlines them in the HTML report.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from roicast.study import OptionResult, StudyResult
+
+__all__ = [
+    "fig_cashflow_fan",
+    "fig_demand_fan",
+    "fig_histogram",
+    "fig_options",
+    "fig_payback",
+    "fig_spend_fan",
+    "fig_tornado",
+]
+
+_BLUE = "#2f6db5"
+_ORANGE = "#d9822b"
+_GREY = "#777777"
+_RED = "#c0392b"
+_GREEN = "#2e8b57"
+
+
+def money(x: float, currency: str = "USD") -> str:
+    """Compact money label: $1.2M, -$350k."""
+    sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+    suffix = "" if sym else f" {currency}"
+    a = abs(x)
+    sign = "-" if x < 0 else ""
+    if a >= 1e9:
+        s = f"{a / 1e9:.2f}B"
+    elif a >= 1e6:
+        s = f"{a / 1e6:.2f}M"
+    elif a >= 1e3:
+        s = f"{a / 1e3:.0f}k"
+    else:
+        s = f"{a:.0f}"
+    return f"{sign}{sym}{s}{suffix}"
+
+
+def _money_axis(ax, currency: str, axis: str = "y") -> None:
+    fmt = FuncFormatter(lambda v, _: money(v, currency))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _new(figsize=(7.5, 4.2)) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    ax.grid(alpha=0.3)
+    return fig, ax
+
+
+def _fan(ax, x, q: dict[float, np.ndarray], color: str, label: str) -> None:
+    ax.fill_between(x, q[0.1], q[0.9], color=color, alpha=0.18, lw=0, label=f"{label} P10–P90")
+    ax.fill_between(x, q[0.25], q[0.75], color=color, alpha=0.32, lw=0, label=f"{label} P25–P75")
+    ax.plot(x, q[0.5], color=color, lw=2, label=f"{label} median")
+
+
+def _qdict(da) -> dict[float, np.ndarray]:
+    return {float(q): da.sel(quantile=q).values for q in da["quantile"].values}
+
+
+def fig_demand_fan(result: StudyResult) -> Figure:
+    """Demand fan chart with the history (from the forecast stage)."""
+    from roicast.forecast import plot_fan
+
+    fig, ax = _new()
+    plot_fan(result.forecast, ax=ax)
+    ax.set_ylabel(f"{result.spec.demand.unit} per month")
+    return fig
+
+
+def fig_cashflow_fan(result: StudyResult, opt: OptionResult) -> Figure:
+    """Cumulative cash-flow fan chart with the payback zone."""
+    cur = result.spec.project.currency
+    fig, ax = _new()
+    t = np.arange(1, result.horizon + 1)
+    q = _qdict(opt.monthly["cumulative_cash_flow"])
+    _fan(ax, t, q, _BLUE, "cumulative cash flow")
+    ax.axhline(0, color="black", lw=1)
+    pb = opt.metrics["payback_months"].values
+    fin = pb[np.isfinite(pb)]
+    if fin.size:
+        lo, hi = np.quantile(fin, [0.1, 0.9])
+        ax.axvspan(
+            lo, hi, color=_GREEN, alpha=0.08, label="payback P10–P90 (of draws that pay back)"
+        )
+    ax.set_xlabel("month of the study")
+    ax.set_ylabel(f"cumulative cash flow ({cur})")
+    _money_axis(ax, cur)
+    ax.set_title(f"Cumulative cash flow — {opt.name}")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def fig_spend_fan(result: StudyResult, opt: OptionResult) -> Figure:
+    """Monthly spend fan charts, baseline vs optimized, and instance-hours."""
+    cur = result.spec.project.currency
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.0), layout="constrained")
+    t = np.arange(1, result.horizon + 1)
+    _fan(ax, t, _qdict(opt.monthly["spend_baseline"]), _GREY, "baseline")
+    _fan(ax, t, _qdict(opt.monthly["spend_optimized"]), _BLUE, "optimized")
+    ax.set_title("Monthly serving spend")
+    ax.set_xlabel("month")
+    _money_axis(ax, cur)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    _fan(ax2, t, _qdict(opt.monthly["instance_hours_baseline"]), _GREY, "baseline")
+    _fan(ax2, t, _qdict(opt.monthly["instance_hours_optimized"]), _BLUE, "optimized")
+    ax2.set_title("Instance-hours per month")
+    ax2.set_xlabel("month")
+    ax2.grid(alpha=0.3)
+    return fig
+
+
+def fig_histogram(
+    values: np.ndarray, *, title: str, xlabel: str, currency: str | None = None, pct: bool = False
+) -> Figure:
+    """Histogram with the S-curve (CDF) on a second axis and P10/P50/P90 marked."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    fig, ax = _new()
+    if v.size == 0:
+        ax.text(0.5, 0.5, "no finite values", ha="center", transform=ax.transAxes)
+        return fig
+    lo, hi = np.quantile(v, [0.001, 0.999])
+    clipped = np.clip(v, lo, hi)
+    ax.hist(clipped, bins=60, color=_BLUE, alpha=0.75)
+    ax.set_ylabel("draws")
+    ax2 = ax.twinx()
+    s = np.sort(clipped)
+    ax2.plot(s, np.arange(1, s.size + 1) / s.size, color=_ORANGE, lw=2)
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("cumulative probability")
+    for q, ls in ((0.1, ":"), (0.5, "--"), (0.9, ":")):
+        ax.axvline(np.quantile(v, q), color="black", ls=ls, lw=1)
+    ax.axvline(0, color=_RED, lw=1.2)
+    if currency:
+        _money_axis(ax, currency, "x")
+    if pct:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0%}"))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return fig
+
+
+def fig_payback(result: StudyResult, options: list[OptionResult]) -> Figure:
+    """P(paid back by month t) for each option."""
+    fig, ax = _new()
+    t = np.arange(1, result.horizon + 1)
+    for opt in options:
+        ax.plot(t, opt.monthly["prob_paid_back"].values, lw=2, label=opt.name)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0%}"))
+    ax.set_xlabel("month of the study")
+    ax.set_ylabel("probability paid back")
+    ax.set_title("Payback probability")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def fig_tornado(
+    opt: OptionResult, *, output: str = "npv", currency: str = "USD", top: int = 12
+) -> Figure:
+    """Tornado chart of the one-at-a-time swings of ``output``."""
+    df = opt.tornado[output].head(top).iloc[::-1]
+    fig, ax = _new((7.5, 0.45 * max(len(df), 3) + 1.2))
+    if df.empty:
+        ax.text(0.5, 0.5, "no uncertain inputs", ha="center", transform=ax.transAxes)
+        return fig
+    base = float(df["base"].iloc[0])
+    y = np.arange(len(df))
+    for yi, (_, r) in zip(y, df.iterrows(), strict=True):
+        ax.barh(yi, r["low"] - base, left=base, color=_RED, alpha=0.75)
+        ax.barh(yi, r["high"] - base, left=base, color=_GREEN, alpha=0.75)
+    ax.axvline(base, color="black", lw=1)
+    labels = [
+        f"{name}\n[{r['low_value']:.3g} → {r['high_value']:.3g}]" for name, r in df.iterrows()
+    ]
+    ax.set_yticks(y, labels, fontsize=7)
+    if output in ("npv",):
+        _money_axis(ax, currency, "x")
+    names = {
+        "npv": "mean NPV",
+        "roi": "mean ROI",
+        "payback_months": "median payback (months, capped at horizon)",
+    }
+    ax.set_xlabel(names.get(output, output))
+    ax.set_title(f"Tornado: {names.get(output, output)} — input at P10 (red) / P90 (green)")
+    return fig
+
+
+def fig_options(result: StudyResult) -> Figure:
+    """Option comparison: mean NPV against downside (P10 NPV), Pareto frontier marked."""
+    cur = result.spec.project.currency
+    fig, ax = _new()
+    pts = []
+    for name, opt in result.options.items():
+        npv = opt.metrics["npv"].values
+        pts.append((name, float(np.quantile(npv, 0.1)), float(npv.mean())))
+    for name, p10, mean in pts:
+        dominated = any(o[1] >= p10 and o[2] >= mean and (o[1] > p10 or o[2] > mean) for o in pts)
+        ax.scatter(p10, mean, s=80, color=_GREY if dominated else _BLUE, zorder=3)
+        ax.annotate(name, (p10, mean), textcoords="offset points", xytext=(6, 6), fontsize=9)
+    front = sorted(
+        [
+            p
+            for p in pts
+            if not any(o[1] >= p[1] and o[2] >= p[2] and (o[1] > p[1] or o[2] > p[2]) for o in pts)
+        ],
+        key=lambda p: p[1],
+    )
+    if len(front) > 1:
+        ax.plot(
+            [p[1] for p in front],
+            [p[2] for p in front],
+            color=_BLUE,
+            lw=1,
+            ls="--",
+            label="Pareto frontier",
+        )
+        ax.legend(fontsize=8)
+    _money_axis(ax, cur)
+    _money_axis(ax, cur, "x")
+    ax.set_xlabel("downside: P10 NPV")
+    ax.set_ylabel("expected (mean) NPV")
+    ax.set_title("Options: expected NPV against downside")
+    return fig

@@ -1,0 +1,170 @@
+"""Sampling the inputs of a study: one value of every input per draw.
+
+The uncertain inputs of a study (those that are not fixed in every option, plus
+``demand``, the rank of a demand path) get one column of uniforms each, drawn
+by Latin hypercube (default), scrambled Sobol or plain Monte Carlo
+(:func:`roicast._qmc.uniforms`), reordered by Iman–Conover when the spec asks
+for rank correlations, clipped to ``[1e-9, 1 - 1e-9]`` (the range validation
+checked), and mapped through each option's distributions.  All options share
+the same uniforms (common random numbers), so their differences are not noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from roicast._qmc import uniforms
+from roicast.correlation import iman_conover
+from roicast.distributions import Q_HIGH, Q_LOW, Distribution, Fixed, Uniform
+from roicast.errors import RoicastError
+from roicast.simulate import INPUT_NAMES
+from roicast.spec import Option, Spec
+
+__all__ = [
+    "DEMAND_RANK",
+    "Sample",
+    "base_point",
+    "expand_point",
+    "option_distributions",
+    "sample_inputs",
+]
+
+#: The demand input: a uniform rank choosing a forecast path by total volume.
+DEMAND_RANK = Uniform(0.0, 1.0)
+
+
+def option_distributions(spec: Spec, option: Option, *, n_paths: int) -> dict[str, Distribution]:
+    """Every model input of one option, by name (in :data:`INPUT_NAMES` order)."""
+    sections = {
+        "baseline": spec.baseline,
+        "optimized": option.optimized,
+        "pricing": spec.pricing,
+        "implementation": option.implementation,
+        "churn": option.churn,
+        "indirect": option.indirect,
+    }
+    out: dict[str, Distribution] = {}
+    for name in INPUT_NAMES:
+        if name == "demand":
+            out[name] = DEMAND_RANK if n_paths > 1 else Fixed(0.5)
+            continue
+        sec, field = name.split(".")
+        out[name] = getattr(sections[sec], field)
+    return out
+
+
+@dataclass
+class Sample:
+    """The sampled inputs of a study.
+
+    Attributes
+    ----------
+    uniforms : xarray.DataArray (draw, input)
+        The uniforms of the uncertain inputs (after rank correlation).
+    values : xarray.DataArray (option, draw, input)
+        Every model input's value per draw and option.
+    distributions : dict[str, dict[str, Distribution]]
+        Per option, every input's distribution.
+    uncertain : list[str]
+        Inputs with their own uncertainty in at least one option.
+    ties : dict[str, dict[str, str]]
+        Per option, inputs that take another input's value in every draw
+        (``optimized.utilization`` left out of a spec is the baseline's).
+    """
+
+    uniforms: xr.DataArray
+    values: xr.DataArray
+    distributions: dict[str, dict[str, Distribution]]
+    uncertain: list[str]
+    ties: dict[str, dict[str, str]]
+
+    def free_inputs(self, option: str) -> list[str]:
+        """The uncertain inputs of one option that are not tied to another input."""
+        d, ties = self.distributions[option], self.ties[option]
+        return [n for n in self.uncertain if not d[n].is_fixed and n not in ties]
+
+
+def expand_point(point: Mapping[str, float], ties: Mapping[str, str]) -> dict[str, float]:
+    """Give tied inputs the value of the input they follow."""
+    out = dict(point)
+    for name, source in ties.items():
+        out[name] = out[source]
+    return out
+
+
+def _correlation_matrix(spec: Spec, names: list[str]) -> np.ndarray | None:
+    if not spec.correlations:
+        return None
+    corr = np.eye(len(names))
+    for i, c in enumerate(spec.correlations):
+        for side in c.between:
+            if side not in names:
+                known = ", ".join(n for n in names if n != "demand")
+                raise RoicastError(
+                    f"correlations[{i}].between: {side!r} is not an uncertain input of this study; "
+                    f"correlate among: {known}"
+                )
+        a, b = (names.index(s) for s in c.between)
+        if a == b:
+            raise RoicastError(
+                f"correlations[{i}].between: an input cannot be correlated with itself ({c.between[0]!r})"
+            )
+        corr[a, b] = corr[b, a] = c.rho
+    return corr
+
+
+def sample_inputs(
+    spec: Spec, n_draws: int, *, n_paths: int, seed: int, method: str | None = None
+) -> Sample:
+    """Draw ``n_draws`` values of every input for every option of ``spec``."""
+    dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
+    ties = {
+        o.name: {name: name.replace("optimized.", "baseline.") for name in o.inherits}
+        for o in spec.options
+    }
+    uncertain = [
+        n
+        for n in INPUT_NAMES
+        if any(not d[n].is_fixed and n not in ties[o] for o, d in dists.items())
+    ]
+    k = len(uncertain)
+    rng = np.random.default_rng([seed, 1])
+    u = (
+        uniforms(n_draws, k, method=method or spec.simulation.sampling, seed=rng)
+        if k
+        else np.empty((n_draws, 0))
+    )
+    corr = _correlation_matrix(spec, uncertain)
+    if corr is not None:
+        u = iman_conover(u, corr, seed=rng)
+    u = np.clip(u, Q_LOW, Q_HIGH)
+    values = np.empty((len(dists), n_draws, len(INPUT_NAMES)))
+    for o, (oname, d) in enumerate(dists.items()):
+        for j, name in enumerate(INPUT_NAMES):
+            source = ties[oname].get(name, name)
+            if source in uncertain:
+                values[o, :, j] = d[name].ppf(u[:, uncertain.index(source)])
+            else:
+                values[o, :, j] = d[name].median
+    return Sample(
+        uniforms=xr.DataArray(
+            u, dims=("draw", "input"), coords={"draw": np.arange(n_draws), "input": uncertain}
+        ),
+        values=xr.DataArray(
+            values,
+            dims=("option", "draw", "input"),
+            coords={"option": list(dists), "draw": np.arange(n_draws), "input": list(INPUT_NAMES)},
+        ),
+        distributions=dists,
+        uncertain=uncertain,
+        ties=ties,
+    )
+
+
+def base_point(dists: Mapping[str, Distribution]) -> dict[str, float]:
+    """Every input at its median (the tornado's and break-even's base case)."""
+    return {name: d.median for name, d in dists.items()}

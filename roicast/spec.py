@@ -1,0 +1,414 @@
+"""The study spec: a TOML file validated with pydantic.
+
+A spec has the sections of the model in DESIGN.md.  Every scalar of the model
+accepts a number (known) or a distribution table (see
+:mod:`roicast.distributions`).  :func:`load_spec` reads and validates a file
+and raises :class:`~roicast.errors.RoicastError` with one line per problem,
+naming the field, the value and the rule.  Relative paths (the history CSV)
+resolve against the spec's folder.
+
+Several ``[[option]]`` blocks may be given; each has a ``name`` and overrides
+any field of ``[optimized]``, ``[implementation]``, ``[churn]`` and
+``[indirect]`` (the rest is inherited).  Without them the study has one option,
+named ``optimized``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from roicast.distributions import Distribution, Fixed, parse_distribution
+from roicast.errors import RoicastError
+
+__all__ = ["Spec", "load_spec", "spec_from_dict"]
+
+
+def _check_range(
+    lo: float | None, hi: float | None, *, lo_open: bool = False, hi_open: bool = False
+):
+    """Validator: the distribution's support (quantiles 1e-9 .. 1-1e-9) lies in the range."""
+    lo_s = "-∞" if lo is None else f"{lo:g}"
+    hi_s = "∞" if hi is None else f"{hi:g}"
+    rule = f"{'(' if lo_open or lo is None else '['}{lo_s}, {hi_s}{')' if hi_open or hi is None else ']'}"
+
+    def check(d: Distribution) -> Distribution:
+        a, b = d.bounds()
+        bad = []
+        if lo is not None and (a < lo or (lo_open and a <= lo)):
+            bad.append(f"{a:g}")
+        if hi is not None and (b > hi or (hi_open and b >= hi)):
+            bad.append(f"{b:g}")
+        if bad:
+            what = (
+                f"value {d.describe()}"
+                if d.is_fixed
+                else f"{d.describe()} reaches {' and '.join(bad)}"
+            )
+            raise ValueError(f"{what}; must lie in {rule}")
+        return d
+
+    return check
+
+
+def _dist(lo=None, hi=None, *, lo_open=False, hi_open=False):
+    return Annotated[
+        Distribution,
+        BeforeValidator(parse_distribution),
+        AfterValidator(_check_range(lo, hi, lo_open=lo_open, hi_open=hi_open)),
+        PlainSerializer(lambda d: d.to_dict() if not d.is_fixed else d.median, return_type=Any),
+    ]
+
+
+Positive = _dist(0, None, lo_open=True)
+NonNegative = _dist(0, None)
+Fraction = _dist(0, 1, lo_open=True)
+AnyReal = _dist()
+PriceChange = _dist(-1, None, lo_open=True)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+
+
+class Project(_Section):
+    name: str = "roicast study"
+    start: str | None = Field(
+        None, description="first month of the study, YYYY-MM; default: after the history"
+    )
+    horizon_months: int = Field(36, ge=1, le=600)
+    discount_rate: float = Field(0.10, gt=-1, le=1)
+    currency: str = "USD"
+
+    @field_validator("start")
+    @classmethod
+    def _month(cls, v):
+        if v is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+            raise ValueError(f"{v!r} is not a month in the form YYYY-MM")
+        return v
+
+
+class Launch(_Section):
+    month: int = Field(ge=1, description="study month (1-based) from which the step applies")
+    factor: Positive = Field(description="volume multiplier from that month on")
+
+
+class Demand(_Section):
+    history: Path | None = None
+    timestamp_column: str | None = None
+    volume_column: str | None = None
+    unit: str = "requests"
+    start_volume: Positive | None = Field(
+        None, description="units in the first month (no-history mode)"
+    )
+    annual_growth: PriceChange | None = Field(
+        None, description="annual growth rate (no-history mode)"
+    )
+    growth: PriceChange | None = Field(
+        None, description="extra annual growth on top of the forecast"
+    )
+    launches: list[Launch] = []
+    paths: int = Field(1000, ge=10, le=200_000)
+    parameter_uncertainty: bool = True
+
+    @model_validator(mode="after")
+    def _source(self):
+        if self.history is None and self.start_volume is None:
+            raise ValueError(
+                "give either `history` (a CSV of past traffic) or `start_volume` and `annual_growth`"
+            )
+        if self.history is not None and self.start_volume is not None:
+            raise ValueError("give either `history` or `start_volume`, not both")
+        if self.start_volume is not None and self.annual_growth is None:
+            raise ValueError("`start_volume` needs `annual_growth` too (0 for flat demand)")
+        return self
+
+
+class Baseline(_Section):
+    throughput: Positive = Field(description="units/s one instance serves at the SLO")
+    utilization: Fraction = Field(description="average utilization of paid instance-hours")
+    price: Positive = Field(description="$ per instance-hour today")
+    floor_instances: NonNegative = Field(Fixed(0.0), description="always-on instances")
+
+
+class Optimized(_Section):
+    throughput_gain: Positive = Field(description="multiplier on baseline throughput")
+    utilization: Fraction | None = Field(None, description="default: the baseline's")
+    price_ratio: Positive = Field(Fixed(1.0), description="optimized / baseline instance price")
+    floor_instances: NonNegative | None = Field(None, description="default: the baseline's")
+
+
+class Pricing(_Section):
+    annual_change: PriceChange = Fixed(0.0)
+    annual_volatility: NonNegative = Fixed(0.0)
+
+
+class Implementation(_Section):
+    months: NonNegative = Field(description="months until go-live")
+    ramp_months: NonNegative = Fixed(0.0)
+    engineer_months: NonNegative = Fixed(0.0)
+    engineer_cost: NonNegative = Field(Fixed(0.0), description="loaded cost per engineer-month")
+    validation_cost: NonNegative = Fixed(0.0)
+    licence_per_year: NonNegative = Fixed(0.0)
+    maintenance_fraction: NonNegative = Field(
+        Fixed(0.0), description="yearly maintenance as a share of engineering cost"
+    )
+
+
+class Churn(_Section):
+    updates_per_year: NonNegative = Fixed(0.0)
+    cost_per_update: NonNegative = Fixed(0.0)
+    downtime_months: NonNegative = Fixed(0.0)
+
+
+class Indirect(_Section):
+    benefit_per_month: AnyReal = Fixed(0.0)
+
+
+class Decision(_Section):
+    min_prob_positive_npv: float = Field(0.8, ge=0, le=1)
+    max_payback_p50_months: float | None = Field(None, gt=0)
+    min_npv_p10: float | None = None
+
+
+class Simulation(_Section):
+    draws: int = Field(10_000, ge=100, le=50_000_000)
+    seed: int = Field(0, ge=0, lt=2**63)
+    sampling: Literal["lhs", "sobol", "mc"] = "lhs"
+    tornado_draws: int = Field(2_000, ge=100)
+    tornado_low: float = Field(0.1, gt=0, lt=0.5)
+    tornado_high: float = Field(0.9, gt=0.5, lt=1)
+    sobol: bool = True
+    sobol_n: int = Field(1024, ge=16)
+
+
+class Correlation(_Section):
+    between: tuple[str, str]
+    rho: float = Field(ge=-1, le=1)
+
+
+class Option(_Section):
+    """One optimization option: the shared sections with these fields overridden."""
+
+    name: str
+    description: str = ""
+    inherits: list[str] = Field(
+        default_factory=list,
+        description="optimized fields taken from the baseline (same value per draw)",
+    )
+    optimized: Optimized
+    implementation: Implementation
+    churn: Churn
+    indirect: Indirect
+
+
+#: Sections an ``[[option]]`` may override.
+OPTION_SECTIONS = ("optimized", "implementation", "churn", "indirect")
+
+
+class Spec(_Section):
+    """A validated study spec."""
+
+    project: Project = Project()
+    demand: Demand
+    baseline: Baseline
+    pricing: Pricing = Pricing()
+    decision: Decision = Decision()
+    simulation: Simulation = Simulation()
+    correlations: list[Correlation] = []
+    options: list[Option] = Field(min_length=1)
+    spec_hash: str = ""
+    base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _names(self):
+        names = [o.name for o in self.options]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(
+                f"option names must be unique; {', '.join(repr(d) for d in dup)} repeats"
+            )
+        return self
+
+    @property
+    def option_names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def history_path(self) -> Path | None:
+        h = self.demand.history
+        if h is None:
+            return None
+        return h if h.is_absolute() else (self.base_dir / h)
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        out[k] = v
+    return out
+
+
+def _fmt_loc(loc: tuple[Any, ...], options: list[str]) -> str:
+    parts: list[str] = []
+    i = 0
+    while i < len(loc):
+        p = loc[i]
+        if p == "options" and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            idx = loc[i + 1]
+            name = options[idx] if idx < len(options) else str(idx)
+            parts.append(f"option[{name}]")
+            i += 2
+            continue
+        if isinstance(p, int):
+            parts[-1] = f"{parts[-1]}[{p}]" if parts else f"[{p}]"
+        elif isinstance(p, str) and ("function-" in p or "is-instance" in p):
+            pass
+        else:
+            parts.append(str(p))
+        i += 1
+    return ".".join(parts) or "(top level)"
+
+
+def _short(v: Any) -> str:
+    s = json.dumps(v, default=str) if not isinstance(v, str) else repr(v)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def _format_errors(err: ValidationError, option_names: list[str], implicit_option: bool) -> str:
+    lines = []
+    for e in err.errors(include_url=False):
+        loc = _fmt_loc(tuple(e["loc"]), option_names)
+        if implicit_option:
+            loc = loc.replace(f"option[{option_names[0]}].", "")
+        kind = e["type"]
+        if kind == "extra_forbidden":
+            lines.append(
+                f"{loc}: unknown key (value {_short(e['input'])}); check the spelling against the README's spec reference"
+            )
+        elif kind == "missing":
+            lines.append(f"{loc}: missing; this field is required")
+        elif kind == "value_error":  # our own rules: the message names the value
+            lines.append(f"{loc}: {e['msg'].removeprefix('Value error, ')}")
+        else:  # pydantic's type and range rules
+            msg = e["msg"]
+            lines.append(f"{loc}: {msg[0].lower() + msg[1:]} (got {_short(e.get('input'))})")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def spec_from_dict(
+    raw: Mapping[str, Any], *, base_dir: Path | str = ".", source: str = "spec"
+) -> Spec:
+    """Validate a spec given as a dict (the parsed TOML)."""
+    raw = dict(raw)
+    blocks = raw.pop("option", None)
+    implicit = blocks is None
+    if blocks is None:
+        blocks = [{"name": "optimized"}]
+    if (
+        not isinstance(blocks, list)
+        or not all(isinstance(b, Mapping) for b in blocks)
+        or not blocks
+    ):
+        raise RoicastError(f"{source}: option: use [[option]] tables, each with a `name`")
+    options = []
+    names = []
+    for i, b in enumerate(blocks):
+        b = dict(b)
+        name = b.get("name", f"#{i + 1}")
+        names.append(str(name))
+        opt: dict[str, Any] = {"name": name}
+        if "description" in b:
+            opt["description"] = b.pop("description")
+        b.pop("name", None)
+        for sec in OPTION_SECTIONS:
+            shared = raw.get(sec, {})
+            own = b.pop(sec, {})
+            if not isinstance(shared, Mapping) or not isinstance(own, Mapping):
+                opt[sec] = own if not isinstance(own, Mapping) else shared
+                continue
+            opt[sec] = _deep_merge(shared, own)
+        for k in list(b):
+            # shorthand: `[[option]] throughput_gain = …` for a field of one option section
+            owners = [s for s in OPTION_SECTIONS if k in _SECTION_FIELDS[s]]
+            if len(owners) == 1:
+                opt[owners[0]][k] = b.pop(k)
+        if b:
+            raise RoicastError(
+                f"{source}: option[{name}].{sorted(b)[0]}: unknown key (value {_short(b[sorted(b)[0]])}); an option overrides "
+                f"fields of {', '.join(OPTION_SECTIONS)}"
+            )
+        options.append(opt)
+    for sec in OPTION_SECTIONS:
+        raw.pop(sec, None)
+    raw["options"] = options
+    canonical = json.dumps(raw, sort_keys=True, default=str).encode()
+    raw["spec_hash"] = hashlib.sha256(canonical).hexdigest()[:16]
+    raw["base_dir"] = Path(base_dir)
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as err:
+        raise RoicastError(
+            f"{source}: " + _format_errors(err, names, implicit).replace("\n", f"\n{source}: ")
+        ) from None
+    for o in spec.options:
+        if o.optimized.utilization is None:  # baseline default (0) applies to both
+            o.optimized.utilization = spec.baseline.utilization
+            o.inherits.append("optimized.utilization")
+        if o.optimized.floor_instances is None:
+            o.optimized.floor_instances = spec.baseline.floor_instances
+            o.inherits.append("optimized.floor_instances")
+    return spec
+
+
+_SECTION_FIELDS = {
+    "optimized": set(Optimized.model_fields),
+    "implementation": set(Implementation.model_fields),
+    "churn": set(Churn.model_fields),
+    "indirect": set(Indirect.model_fields),
+}
+
+
+def load_spec(path: Path | str) -> Spec:
+    """Read and validate a TOML spec file.
+
+    Raises
+    ------
+    RoicastError
+        The file is missing or not TOML, or a field breaks a rule; the message
+        names the file, the field, the value and the rule.  A history file
+        that does not exist is reported here too.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RoicastError(f"{path}: spec file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise RoicastError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise RoicastError(f"{path}: not a UTF-8 text file") from None
+    spec = spec_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+    hp = spec.history_path()
+    if hp is not None and not hp.is_file():
+        raise RoicastError(
+            f"{path}: demand.history: file {str(hp)!r} not found (relative paths resolve against the spec's folder)"
+        )
+    return spec

@@ -1,0 +1,70 @@
+"""Shared fixtures: small specs written to a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(str(files("roicast.demo")))
+
+
+def write_toml(path: Path, doc: dict) -> Path:
+    """Write a (flat enough) dict as TOML: tables of scalars, inline tables and arrays of tables."""
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    lines = []
+    for section, body in doc.items():
+        if isinstance(body, list):
+            for block in body:
+                lines.append(f"[[{section}]]")
+                lines += [f"{k} = {value(v)}" for k, v in block.items()]
+                lines.append("")
+            continue
+        lines.append(f"[{section}]")
+        for k, v in body.items():
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                for block in v:
+                    lines.append(f"[[{section}.{k}]]")
+                    lines += [f"{kk} = {value(vv)}" for kk, vv in block.items()]
+                continue
+            lines.append(f"{k} = {value(v)}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def demo_raw() -> dict:
+    """The demo spec as a dict, made small: 200 paths, 1000 draws, no bootstrap refits."""
+    raw = tomllib.loads((DEMO / "quantization.toml").read_text())
+    raw["demand"]["paths"] = 200
+    raw["demand"]["parameter_uncertainty"] = False
+    raw["simulation"]["draws"] = 1000
+    raw["simulation"]["tornado_draws"] = 200
+    return raw
+
+
+@pytest.fixture
+def spec_dir(tmp_path) -> Path:
+    shutil.copy(DEMO / "history.csv", tmp_path / "history.csv")
+    return tmp_path
+
+
+@pytest.fixture
+def small_spec(spec_dir, demo_raw) -> Path:
+    """A small copy of the demo spec and its history in a temporary folder."""
+    return write_toml(spec_dir / "study.toml", demo_raw)
