@@ -128,13 +128,22 @@ def _demand(spec: Spec, seed: int, progress: Progress | None) -> Forecast:
 
 
 def _tornado_func(
-    demand: np.ndarray, ties: Mapping[str, str], *, n: int, seed: int, discount: float, horizon: int
+    demand: np.ndarray,
+    ties: Mapping[str, str],
+    *,
+    n: int,
+    seed: int,
+    price_seed: int,
+    discount: float,
+    horizon: int,
 ):
     def func(point: Mapping[str, float]) -> dict[str, float]:
         point = expand_point(point, ties)
         row = np.array([point[name] for name in INPUT_NAMES], dtype=float)
         x = np.ascontiguousarray(np.broadcast_to(row, (n, row.size)))
-        m, _ = simulate_arrays(x, demand, seed=seed, discount_rate=discount, monthly=False)
+        m, _ = simulate_arrays(
+            x, demand, seed=seed, discount_rate=discount, monthly=False, price_seed=price_seed
+        )
         pb = np.minimum(m[:, METRIC_NAMES.index("payback_months")], horizon)
         return {
             "npv": float(m[:, METRIC_NAMES.index("npv")].mean()),
@@ -151,6 +160,7 @@ def run_study(
     draws: int | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    price_seed: int | None = None,
 ) -> StudyResult:
     """Run the whole study of ``spec``.
 
@@ -162,6 +172,10 @@ def run_study(
         Override ``[simulation] draws`` / ``seed``.
     progress : callable, optional
         ``progress(stage, done, total)`` called as the study advances.
+    price_seed : int, optional
+        Seed of the GPU price shocks alone (default: the study seed).  A batch
+        gives all its projects the same one, so that draw ``i`` of every
+        project sees the same price path (a shared market).
 
     Returns
     -------
@@ -197,7 +211,7 @@ def run_study(
         t0 = time.perf_counter()
         x = np.ascontiguousarray(sample.values.isel(option=k).values)
         metrics, series = simulate_arrays(
-            x, demand, seed=seed, discount_rate=discount, monthly=True
+            x, demand, seed=seed, discount_rate=discount, monthly=True, price_seed=price_seed
         )
         mds = xr.Dataset(
             {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
@@ -218,6 +232,7 @@ def run_study(
             demand,
             sample.ties[opt.name],
             n=min(sim.tornado_draws, n),
+            price_seed=seed if price_seed is None else price_seed,
             seed=seed,
             discount=discount,
             horizon=horizon,

@@ -162,7 +162,7 @@ def _irr(cf, cum, horizon):
 
 @nb.njit(cache=True, fastmath=FASTMATH)
 def _simulate_draw(
-    i, x, demand, seed, discount, draw_offset, metrics, series, cf, cum, dcum, down, upd
+    i, x, demand, seed, price_seed, discount, draw_offset, metrics, series, cf, cum, dcum, down, upd
 ):
     horizon = demand.shape[1]
     n_paths = demand.shape[0]
@@ -223,7 +223,7 @@ def _simulate_draw(
                     down[m] += hi_m - lo_m
                 m += 1
 
-    pkey = draw_key(seed, draw, STREAM_PRICE)
+    pkey = draw_key(price_seed, draw, STREAM_PRICE)
     log_p = math.log(x[I_P0])
     cum[0] = 0.0
     dcum[0] = 0.0
@@ -300,7 +300,7 @@ def _simulate_draw(
 
 
 @nb.njit(cache=True, parallel=True, fastmath=FASTMATH)
-def simulate_kernel(inputs, demand, seed, discount, draw_offset, metrics, series):
+def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_offset, metrics, series):
     """Simulate every draw of the cash-flow model.
 
     Parameters
@@ -311,7 +311,10 @@ def simulate_kernel(inputs, demand, seed, discount, draw_offset, metrics, series
     demand : float64[n_paths, horizon]
         Units per month, rows sorted by total volume (ascending).
     seed : uint64
-        Study seed; the noise of draw ``i`` is keyed by ``(seed, i + draw_offset)``.
+        Study seed; the model-update noise of draw ``i`` is keyed by ``(seed, i + draw_offset)``.
+    price_seed : uint64
+        Seed of the price shocks (the study seed, or a batch's market seed so
+        that projects share price paths draw by draw).
     discount : float
         Annual discount rate ``d``.
     draw_offset : int64
@@ -337,6 +340,7 @@ def simulate_kernel(inputs, demand, seed, discount, draw_offset, metrics, series
                 inputs[i],
                 demand,
                 seed,
+                price_seed,
                 discount,
                 draw_offset,
                 metrics,

@@ -142,21 +142,25 @@ def simulate_arrays(
     discount_rate: float,
     monthly: bool = True,
     draw_offset: int = 0,
+    price_seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel on plain arrays; returns ``(metrics, series)``.
 
     ``demand`` rows must already be sorted by total volume (as
     :func:`simulate` does); ``series`` has shape ``(N_SERIES, draws, months)``,
-    or ``(N_SERIES, 0, 0)`` when ``monthly`` is false.
+    or ``(N_SERIES, 0, 0)`` when ``monthly`` is false.  ``price_seed``
+    (default ``seed``) keys the price shocks alone.
     """
     n = inputs.shape[0]
     horizon = demand.shape[1]
     metrics = np.empty((n, K.N_METRICS))
     series = np.empty((K.N_SERIES, n, horizon) if monthly else (K.N_SERIES, 0, 0))
+    ps = seed if price_seed is None else price_seed
     K.simulate_kernel(
         inputs,
         demand,
         np.uint64(seed),
+        np.uint64(ps),
         float(discount_rate),
         np.int64(draw_offset),
         metrics,
@@ -173,6 +177,7 @@ def simulate(
     discount_rate: float,
     monthly: bool = True,
     draw_offset: int = 0,
+    price_seed: int | None = None,
 ) -> xr.Dataset:
     """Simulate the cash flows of every draw.
 
@@ -193,6 +198,9 @@ def simulate(
         Also return the monthly series (draw, month).
     draw_offset : int
         Absolute index of the first draw, for running a study in batches.
+    price_seed : int, optional
+        Seed of the price shocks alone (default ``seed``): studies given the
+        same ``price_seed`` see the same price path in the same draw.
 
     Returns
     -------

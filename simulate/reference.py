@@ -76,7 +76,13 @@ def _irr(cf: np.ndarray, cum: np.ndarray) -> np.ndarray:
 
 
 def simulate_reference(
-    inputs: np.ndarray, demand: np.ndarray, *, seed: int, discount_rate: float, draw_offset: int = 0
+    inputs: np.ndarray,
+    demand: np.ndarray,
+    *,
+    seed: int,
+    discount_rate: float,
+    draw_offset: int = 0,
+    price_seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference model: returns ``(metrics, series)`` exactly like the kernel.
 
@@ -102,7 +108,7 @@ def simulate_reference(
     months = np.arange(1, horizon + 1, dtype=float)
 
     # price path
-    pkey = draw_key_np(seed, draws, STREAM_PRICE)
+    pkey = draw_key_np(seed if price_seed is None else price_seed, draws, STREAM_PRICE)
     eps = np.empty((n, horizon))
     for t in range(0, horizon, 2):
         u1 = uniform_np(pkey, t)

@@ -367,3 +367,20 @@ def test_bad_inputs_are_refused(paths):
         simulate(x, paths, seed=1, discount_rate=0.1)
     with pytest.raises(RoicastError, match="seed"):
         simulate(random_inputs(3, 1), paths, seed=-1, discount_rate=0.1)
+
+
+def test_price_seed_shares_price_paths_across_studies():
+    x = inputs(
+        500,
+        pricing__annual_volatility=0.3,
+        churn__updates_per_year=3.0,
+        churn__cost_per_update=100.0,
+    )
+    demand = flat(1e7, 12)
+    _, s1 = simulate_arrays(x, demand, seed=1, discount_rate=0.0, price_seed=77)
+    m2, s2 = simulate_arrays(x, demand, seed=2, discount_rate=0.0, price_seed=77)
+    m3, _ = simulate_arrays(x, demand, seed=1, discount_rate=0.0, price_seed=77)
+    np.testing.assert_array_equal(s1[S["spend_baseline"]], s2[S["spend_baseline"]])  # same market
+    assert not np.array_equal(m2[:, M["model_updates"]], m3[:, M["model_updates"]])  # own churn
+    mr, _ = simulate_reference(x, demand, seed=2, discount_rate=0.0, price_seed=77)
+    np.testing.assert_allclose(m2, mr, rtol=1e-9, equal_nan=True)
