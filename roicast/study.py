@@ -23,7 +23,7 @@ from roicast.sensitivity import tornado
 from roicast.simulate import INPUT_NAMES, METRIC_NAMES, SERIES_NAMES, simulate_arrays
 from roicast.spec import Spec
 
-__all__ = ["QUANTILES", "OptionResult", "StudyResult", "run_study", "summarize_distribution"]
+__all__ = ["QUANTILES", "OptionResult", "StudyResult", "forecast_for", "run_study", "summarize_distribution"]
 
 #: Quantiles kept of every monthly series.
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -94,7 +94,8 @@ def _quantiles_with_inf(x: np.ndarray, qs: list[float]) -> np.ndarray:
     return np.array([s[min(n - 1, math.ceil(q * n) - 1)] for q in qs])
 
 
-def _demand(spec: Spec, seed: int, progress: Progress | None) -> Forecast:
+def forecast_for(spec: Spec, *, seed: int, progress: Progress | None = None) -> Forecast:
+    """The demand forecast of a spec's ``[demand]`` section (seeded from ``seed``)."""
     d = spec.demand
     rng = np.random.default_rng([seed, 2])
     launches = [(launch.month, launch.factor) for launch in d.launches]
@@ -161,6 +162,7 @@ def run_study(
     seed: int | None = None,
     progress: Progress | None = None,
     price_seed: int | None = None,
+    forecast: Forecast | None = None,
 ) -> StudyResult:
     """Run the whole study of ``spec``.
 
@@ -176,6 +178,10 @@ def run_study(
         Seed of the GPU price shocks alone (default: the study seed).  A batch
         gives all its projects the same one, so that draw ``i`` of every
         project sees the same price path (a shared market).
+    forecast : Forecast, optional
+        Demand paths computed beforehand (e.g. one forecast shared by the
+        projects of a batch that serve the same traffic); default: forecast
+        from the spec's ``[demand]``.
 
     Returns
     -------
@@ -193,7 +199,7 @@ def run_study(
     discount = spec.project.discount_rate
 
     t0 = time.perf_counter()
-    fc = _demand(spec, seed, progress)
+    fc = forecast if forecast is not None else forecast_for(spec, seed=seed, progress=progress)
     order = np.argsort(fc.paths["rank"].values, kind="stable")
     demand = np.ascontiguousarray(fc.paths.transpose("path", "month").values[order], dtype=float)
     timings["forecast"] = time.perf_counter() - t0
