@@ -121,13 +121,11 @@ def _irr(cf, cum, horizon):
     hi = 2.0  # m = -0.5
     f_lo = 0.0
     f_hi = 0.0
-    p_lo = 1.0
-    p_hi = 1.0
-    for t in range(1, horizon + 1):
-        p_lo *= lo
-        p_hi *= hi
-        f_lo += cf[t] * p_lo
-        f_hi += cf[t] * p_hi
+    for t in range(horizon, 0, -1):  # Horner
+        f_lo = f_lo * lo + cf[t]
+        f_hi = f_hi * hi + cf[t]
+    f_lo *= lo
+    f_hi *= hi
     if f_lo == 0.0:
         return 3.0**12 - 1.0
     if f_hi == 0.0:
@@ -138,22 +136,22 @@ def _irr(cf, cum, horizon):
         lo, hi = hi, lo
     v = 1.0
     for _ in range(100):
-        f = 0.0
-        df = 0.0
-        p = 1.0
-        for t in range(1, horizon + 1):
-            df += t * cf[t] * p  # d/dv cf v^t = t cf v^(t-1)
-            p *= v
-            f += cf[t] * p
+        # f(v) = v·p(v), p(v) = Σ cf[t] v^(t-1); f'(v) = p(v) + v·p'(v), by Horner
+        p = cf[horizon]
+        dp = 0.0
+        for t in range(horizon - 1, 0, -1):
+            dp = dp * v + p
+            p = p * v + cf[t]
+        f = v * p
+        df = p + v * dp
         if f < 0.0:
             lo = v
         else:
             hi = v
-        step_ok = df != 0.0
-        nv = v - f / df if step_ok else 0.5 * (lo + hi)
+        nv = v - f / df if df != 0.0 else 0.5 * (lo + hi)
         if not (min(lo, hi) < nv < max(lo, hi)):
             nv = 0.5 * (lo + hi)
-        if abs(nv - v) < 1e-13 * v:
+        if abs(nv - v) < 1e-12 * v:
             v = nv
             break
         v = nv
