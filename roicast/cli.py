@@ -151,20 +151,32 @@ def run(
     _run(spec, out, draws, seed, quiet, report)
 
 
-def demo_spec_path() -> Path:
-    """The built-in demo spec shipped inside the package."""
-    return Path(str(files("roicast.demo") / "quantization.toml"))
+DEMOS = {"quantization": "quantization.toml", "options": "options.toml"}
+
+
+def demo_spec_path(example: str = "quantization") -> Path:
+    """A built-in demo spec shipped inside the package."""
+    return Path(str(files("roicast.demo") / DEMOS[example]))
 
 
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("roicast-demo"),
+    example: Annotated[
+        str,
+        typer.Option(
+            "--example",
+            help="quantization: FP8 quantization of a chat model; options: FP8 vs continuous batching vs both.",
+        ),
+    ] = "quantization",
     draws: Draws = None,
     seed: Seed = None,
     quiet: Quiet = False,
 ) -> None:
-    """Run the built-in example: FP8 quantization of a chat model, from 18 months of traffic."""
-    _run(demo_spec_path(), out, draws, seed, quiet, True)
+    """Run a built-in example study (FP8 quantization of a chat model, from 18 months of traffic)."""
+    if example not in DEMOS:
+        raise _fail(f"--example: {example!r} is not a built-in example; choose one of {', '.join(DEMOS)}")
+    _run(demo_spec_path(example), out, draws, seed, quiet, True)
 
 
 @app.command()

@@ -210,6 +210,10 @@ class Option(_Section):
 
     name: str
     description: str = ""
+    combines: list[str] = Field(
+        default_factory=list,
+        description="names of the options this one does together (for the value of combining)",
+    )
     inherits: list[str] = Field(
         default_factory=list,
         description="optimized fields taken from the baseline (same value per draw)",
@@ -335,8 +339,9 @@ def spec_from_dict(
         name = b.get("name", f"#{i + 1}")
         names.append(str(name))
         opt: dict[str, Any] = {"name": name}
-        if "description" in b:
-            opt["description"] = b.pop("description")
+        for meta in ("description", "combines"):
+            if meta in b:
+                opt[meta] = b.pop(meta)
         b.pop("name", None)
         for sec in OPTION_SECTIONS:
             shared = raw.get(sec, {})

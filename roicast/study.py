@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +17,31 @@ import pandas as pd
 import xarray as xr
 
 from roicast.errors import RoicastError
+from roicast.evaluate import NOISE, ModelEvaluator
 from roicast.forecast import Forecast, forecast_demand, forecast_from_growth, read_history
-from roicast.sampling import Sample, base_point, expand_point, sample_inputs
-from roicast.sensitivity import tornado
-from roicast.simulate import INPUT_NAMES, METRIC_NAMES, SERIES_NAMES, simulate_arrays
+from roicast.sampling import DEMAND_RANK, Sample, base_point, sample_inputs
+from roicast.sensitivity import (
+    break_even,
+    evpi,
+    evppi,
+    mc_standard_errors,
+    rankings,
+    sobol_indices,
+    tail_scenarios,
+    three_point_cases,
+    tornado,
+)
+from roicast.simulate import METRIC_NAMES, SERIES_NAMES, simulate_arrays
 from roicast.spec import Spec
 
-__all__ = ["QUANTILES", "OptionResult", "StudyResult", "forecast_for", "run_study", "summarize_distribution"]
+__all__ = [
+    "QUANTILES",
+    "OptionResult",
+    "StudyResult",
+    "forecast_for",
+    "run_study",
+    "summarize_distribution",
+]
 
 #: Quantiles kept of every monthly series.
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -128,33 +146,6 @@ def forecast_for(spec: Spec, *, seed: int, progress: Progress | None = None) -> 
     )
 
 
-def _tornado_func(
-    demand: np.ndarray,
-    ties: Mapping[str, str],
-    *,
-    n: int,
-    seed: int,
-    price_seed: int,
-    discount: float,
-    horizon: int,
-):
-    def func(point: Mapping[str, float]) -> dict[str, float]:
-        point = expand_point(point, ties)
-        row = np.array([point[name] for name in INPUT_NAMES], dtype=float)
-        x = np.ascontiguousarray(np.broadcast_to(row, (n, row.size)))
-        m, _ = simulate_arrays(
-            x, demand, seed=seed, discount_rate=discount, monthly=False, price_seed=price_seed
-        )
-        pb = np.minimum(m[:, METRIC_NAMES.index("payback_months")], horizon)
-        return {
-            "npv": float(m[:, METRIC_NAMES.index("npv")].mean()),
-            "roi": float(np.nanmean(m[:, METRIC_NAMES.index("roi")])),
-            "payback_months": float(np.median(pb)),
-        }
-
-    return func
-
-
 def run_study(
     spec: Spec,
     *,
@@ -163,6 +154,7 @@ def run_study(
     progress: Progress | None = None,
     price_seed: int | None = None,
     forecast: Forecast | None = None,
+    sensitivity: bool = True,
 ) -> StudyResult:
     """Run the whole study of ``spec``.
 
@@ -182,6 +174,10 @@ def run_study(
         Demand paths computed beforehand (e.g. one forecast shared by the
         projects of a batch that serve the same traffic); default: forecast
         from the spec's ``[demand]``.
+    sensitivity : bool
+        Compute the full sensitivity analysis (rankings, Sobol, scenarios,
+        break-even, value of information); the tornado and the Monte Carlo
+        standard errors are always computed.
 
     Returns
     -------
@@ -233,29 +229,21 @@ def run_study(
         t_sim += time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        dists = sample.distributions[opt.name]
-        func = _tornado_func(
+        res = OptionResult(name=opt.name, metrics=mds, monthly=monthly, tornado={})
+        analyse_option(
+            res,
+            sample,
             demand,
-            sample.ties[opt.name],
-            n=min(sim.tornado_draws, n),
-            price_seed=seed if price_seed is None else price_seed,
+            spec,
             seed=seed,
-            discount=discount,
-            horizon=horizon,
-        )
-        vary = sample.free_inputs(opt.name)
-        tor = tornado(
-            func,
-            dists,
-            vary=vary,
-            low=sim.tornado_low,
-            high=sim.tornado_high,
-            base=base_point(dists),
+            price_seed=seed if price_seed is None else price_seed,
+            n_noise=min(sim.tornado_draws, n),
+            sensitivity=sensitivity,
         )
         t_tor += time.perf_counter() - t0
-        results[opt.name] = OptionResult(name=opt.name, metrics=mds, monthly=monthly, tornado=tor)
+        results[opt.name] = res
     timings["simulate"] = t_sim
-    timings["tornado"] = t_tor
+    timings["sensitivity"] = t_tor
     if progress:
         progress("simulate", len(spec.options), len(spec.options))
     return StudyResult(
@@ -268,6 +256,77 @@ def run_study(
         timings=timings,
         demand_sorted=demand,
     )
+
+
+def analyse_option(
+    res: OptionResult,
+    sample: Sample,
+    demand: np.ndarray,
+    spec: Spec,
+    *,
+    seed: int,
+    price_seed: int,
+    n_noise: int,
+    sensitivity: bool = True,
+) -> None:
+    """Sensitivity analysis of one option's results, stored in ``res``.
+
+    Tornado (NPV, ROI, payback) always; with ``sensitivity``: rankings from the
+    Monte Carlo run (Spearman, contribution to variance, binned change in mean
+    with the non-monotonic flag), Sobol indices of NPV (the price-path and
+    model-update noise counted as one more input), tail scenarios with their
+    drivers, deterministic three-point cases, break-even values, EVPI and
+    per-input EVPPI, and Monte Carlo standard errors.
+    """
+    sim = spec.simulation
+    name = res.name
+    dists = sample.distributions[name]
+    free = sample.free_inputs(name)
+    free_d = {k: dists[k] for k in free}
+    ev = ModelEvaluator(
+        demand,
+        base_point(dists),
+        sample.ties[name],
+        n_noise=n_noise,
+        seed=seed,
+        price_seed=price_seed,
+        discount=spec.project.discount_rate,
+        horizon=spec.project.horizon_months,
+    )
+    npv = res.metrics["npv"].values
+    res.extras["convergence"] = mc_standard_errors(npv)
+    res.tornado = (
+        tornado(ev.mean_at, free_d, low=sim.tornado_low, high=sim.tornado_high)
+        if free
+        else _empty_tornado()
+    )
+    if not (sensitivity and free):
+        return
+    x = sample.values.sel(option=name, input=free).to_pandas()
+    roi = res.metrics["roi"].values
+    res.extras["rankings"] = rankings(x, npv)
+    res.extras["scenarios_npv"] = tail_scenarios(x, npv)
+    if np.isfinite(roi).all():
+        res.extras["scenarios_roi"] = tail_scenarios(x, roi)
+    res.extras["three_point"] = three_point_cases(
+        ev.mean_npv, free_d, low=sim.tornado_low, high=sim.tornado_high
+    )
+    res.extras["break_even"] = break_even(ev.mean_npv, free_d)
+    res.extras["evpi"] = evpi(npv)
+    res.extras["evppi"] = evppi(x, npv)
+    if sim.sobol:
+        rng = np.random.default_rng([seed, 3])
+        res.extras["sobol"] = sobol_indices(
+            ev.per_row, {**free_d, NOISE: DEMAND_RANK}, sim.sobol_n, seed=rng
+        )
+    res.extras["rows_evaluated"] = ev.rows_evaluated
+
+
+def _empty_tornado() -> dict[str, pd.DataFrame]:
+    cols = ["low_value", "high_value", "low", "high", "swing", "base"]
+    return {
+        k: pd.DataFrame(columns=cols, index=pd.Index([], name="input")) for k in TORNADO_OUTPUTS
+    }
 
 
 def _paid_back_curve(metrics: np.ndarray, horizon: int) -> np.ndarray:

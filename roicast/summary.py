@@ -80,6 +80,65 @@ def _tornado_rows(res: OptionResult, output: str) -> list[dict[str, Any]]:
     ]
 
 
+def _records(df, index_name: str = "input") -> list[dict[str, Any]]:
+    return [{index_name: str(i), **{k: _py(v) for k, v in row.items()}} for i, row in df.iterrows()]
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    return v
+
+
+def _convergence(res: OptionResult) -> dict[str, Any]:
+    conv = res.extras.get("convergence")
+    if conv is None:
+        return {}
+    return {
+        str(stat): {k: _py(row[k]) for k in ("value", "se", "rel_half_width")}
+        for stat, row in conv.iterrows()
+    }
+
+
+def _sensitivity(res: OptionResult) -> dict[str, Any]:
+    e = res.extras
+    out: dict[str, Any] = {}
+    if "rankings" in e:
+        rk = e["rankings"]
+        out["rankings"] = _records(rk)
+        out["nonmonotonic"] = [str(i) for i in rk.index[rk["nonmonotonic"]]]
+    if "sobol" in e:
+        out["sobol"] = e["sobol"].to_dict()
+    if "break_even" in e:
+        out["break_even"] = e["break_even"].to_dict()
+    if "three_point" in e:
+        out["three_point"] = e["three_point"].to_dict()
+    return out
+
+
+def _scenarios(res: OptionResult, npv: np.ndarray, roi: np.ndarray) -> dict[str, Any]:
+    q = np.quantile(npv, [0.1, 0.5, 0.9])
+    fr = roi[np.isfinite(roi)]
+    qr = np.quantile(fr, [0.1, 0.5, 0.9]) if fr.size else [None] * 3
+    out: dict[str, Any] = {
+        "definition": "worst / expected / best = P10 / P50 / P90 of each output across the Monte Carlo draws; "
+        "drivers: inputs whose mean in that tail (NPV below P10, within ±5 % of P50, above P90) "
+        "differs most from their overall mean, in standard deviations",
+    }
+    for i, k in enumerate(("worst", "expected", "best")):
+        out[k] = {"npv": float(q[i]), "roi": None if qr[i] is None else float(qr[i])}
+        if "scenarios_npv" in res.extras:
+            out[k]["drivers"] = res.extras["scenarios_npv"][k].to_dict()["drivers"]
+    if "three_point" in res.extras:
+        tp = res.extras["three_point"].to_dict()
+        out["deterministic"] = {
+            "definition": "every input at its adverse / base / favourable value (P10 or P90, median), "
+            "mean NPV over the price-path and model-update noise: deterministic cases, not probabilities",
+            **{k: v["output"] for k, v in tp["cases"].items()},
+        }
+    return out
+
+
 def option_summary(res: OptionResult, result: StudyResult) -> dict[str, Any]:
     """Headline numbers of one option."""
     m = res.metrics
@@ -91,15 +150,6 @@ def option_summary(res: OptionResult, result: StudyResult) -> dict[str, Any]:
     payback = summarize_distribution(pb)
     payback["prob_within_horizon"] = float(within.mean())
     payback["mean_note"] = "mean over draws that pay back within the horizon"
-    q = {
-        k: float(np.quantile(v, [0.1, 0.5, 0.9][i]))
-        for i, (k, v) in enumerate([("p10", npv), ("p50", npv), ("p90", npv)])
-    }
-    qr = (
-        np.quantile(roi[np.isfinite(roi)], [0.1, 0.5, 0.9])
-        if np.isfinite(roi).any()
-        else [np.nan] * 3
-    )
     out: dict[str, Any] = {
         "name": res.name,
         "roi": summarize_distribution(roi),
@@ -122,16 +172,20 @@ def option_summary(res: OptionResult, result: StudyResult) -> dict[str, Any]:
         ),
         "instance_hours_saved": summarize_distribution(m["instance_hours_saved"].values),
         "investment": summarize_distribution(m["investment"].values),
-        "scenarios": {
-            "definition": "worst / expected / best = P10 / P50 / P90 of each output across the Monte Carlo draws",
-            "worst": {"npv": q["p10"], "roi": float(qr[0])},
-            "expected": {"npv": q["p50"], "roi": float(qr[1])},
-            "best": {"npv": q["p90"], "roi": float(qr[2])},
-        },
+        "scenarios": _scenarios(res, npv, roi),
         "tornado": _tornado_rows(res, "npv"),
         "tornado_by_output": {k: _tornado_rows(res, k) for k in res.tornado},
         "decision": decide(res, result.spec, horizon),
+        "convergence": _convergence(res),
+        "sensitivity": _sensitivity(res),
     }
+    if "evpi" in res.extras:
+        out["value_of_information"] = {
+            "evpi": float(res.extras["evpi"]),
+            "evppi": {str(k): float(v) for k, v in res.extras["evppi"].items()},
+            "definition": "EVPI = E[max(NPV, 0)] - max(E[NPV], 0): what perfect information would be worth "
+            "before the go/no-go decision; EVPPI per input: the same for learning that input alone",
+        }
     out.update(res.extras.get("summary", {}))
     return out
 
@@ -141,6 +195,76 @@ def best_option(per_option: dict[str, dict[str, Any]]) -> str:
     go = [k for k, v in per_option.items() if v["decision"]["verdict"] == "go"]
     pool = go or list(per_option)
     return max(pool, key=lambda k: per_option[k]["npv"]["mean"])
+
+
+_TOP_LEVEL = {
+    "name", "roi", "npv", "payback_months", "prob_npv_negative", "scenarios", "tornado", "decision",
+    "convergence", "value_of_information", "sensitivity",
+}  # fmt: skip
+
+
+def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Compare options drawn with common random numbers.
+
+    P(option is best) counts, draw by draw, which option has the highest NPV
+    ("do nothing", NPV 0, included); the Pareto frontier is over mean NPV
+    (higher is better) and P10 NPV (the downside, higher is better); an option
+    that ``combines`` others is compared with the best of them (value of doing
+    both) and with their sum (interaction: negative when savings overlap).
+    """
+    names = list(result.options)
+    npv = np.stack([result.options[n].metrics["npv"].values for n in names])  # (option, draw)
+    with_nothing = np.vstack([npv, np.zeros((1, npv.shape[1]))])
+    best = with_nothing.argmax(axis=0)
+    prob_best = {n: float((best == i).mean()) for i, n in enumerate(names)}
+    prob_best["do nothing"] = float((best == len(names)).mean())
+    pts = {n: (per[n]["npv"]["mean"], per[n]["npv"]["p10"]) for n in names}
+    pareto = [
+        n
+        for n in names
+        if not any(
+            pts[o][0] >= pts[n][0] and pts[o][1] >= pts[n][1] and pts[o] != pts[n] for o in names
+        )
+    ]
+    combos = []
+    for opt in result.spec.options:
+        if not opt.combines:
+            continue
+        parts = [per[c]["npv"]["mean"] for c in opt.combines]
+        diff_best = npv[names.index(opt.name)] - npv[[names.index(c) for c in opt.combines]].max(
+            axis=0
+        )
+        combos.append(
+            {
+                "option": opt.name,
+                "combines": list(opt.combines),
+                "mean_npv": per[opt.name]["npv"]["mean"],
+                "value_over_best_single": float(per[opt.name]["npv"]["mean"] - max(parts)),
+                "prob_better_than_each": float((diff_best > 0).mean()),
+                "interaction": float(per[opt.name]["npv"]["mean"] - sum(parts)),
+            }
+        )
+    ranking = sorted(names, key=lambda n: per[n]["npv"]["mean"], reverse=True)
+    return {
+        "ranking": ranking,
+        "prob_best": prob_best,
+        "pareto_frontier": pareto,
+        "combinations": combos,
+        "table": [
+            {
+                "option": n,
+                "mean_npv": per[n]["npv"]["mean"],
+                "p10_npv": per[n]["npv"]["p10"],
+                "mean_roi": per[n]["roi"]["mean"],
+                "prob_npv_negative": per[n]["prob_npv_negative"],
+                "prob_best": prob_best[n],
+                "payback_p50": per[n]["payback_months"]["p50"],
+                "verdict": per[n]["decision"]["verdict"],
+                "pareto": n in pareto,
+            }
+            for n in ranking
+        ],
+    }
 
 
 def summary(result: StudyResult) -> dict[str, Any]:
@@ -167,21 +291,10 @@ def summary(result: StudyResult) -> dict[str, Any]:
         "scenarios": top["scenarios"],
         "tornado": top["tornado"],
         "decision": top["decision"],
-        "details": {
-            k: v
-            for k, v in top.items()
-            if k
-            not in {
-                "name",
-                "roi",
-                "npv",
-                "payback_months",
-                "prob_npv_negative",
-                "scenarios",
-                "tornado",
-                "decision",
-            }
-        },
+        "convergence": top["convergence"],
+        "value_of_information": top.get("value_of_information", {}),
+        "sensitivity": top["sensitivity"],
+        "details": {k: v for k, v in top.items() if k not in _TOP_LEVEL},
         "forecast": fc.to_dict(),
         "inputs": {
             name: {"distribution": d.describe(), "spec": d.to_dict(), "median": d.median}
@@ -192,4 +305,5 @@ def summary(result: StudyResult) -> dict[str, Any]:
     }
     if len(per) > 1:
         doc["options"] = [per[k] for k in per]
+        doc["options_comparison"] = compare_options(result, per)
     return doc

@@ -160,7 +160,7 @@ def _irr(cf, cum, horizon):
 
 @nb.njit(cache=True, fastmath=FASTMATH)
 def _simulate_draw(
-    i, x, demand, seed, price_seed, discount, draw_offset, metrics, series, cf, cum, dcum, down, upd
+    i, x, demand, seed, price_seed, discount, draw, metrics, series, cf, cum, dcum, down, upd
 ):
     horizon = demand.shape[1]
     n_paths = demand.shape[0]
@@ -190,7 +190,6 @@ def _simulate_draw(
     upd_cost = x[I_CU]
     delta = x[I_DELTA]
     benefit = x[I_B]
-    draw = i + draw_offset
 
     # Model churn: Poisson events after go-live; each costs upd_cost in its month
     # and takes the optimisation down for `delta` months (union of the intervals).
@@ -298,7 +297,7 @@ def _simulate_draw(
 
 
 @nb.njit(cache=True, parallel=True, fastmath=FASTMATH)
-def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_offset, metrics, series):
+def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_ids, metrics, series):
     """Simulate every draw of the cash-flow model.
 
     Parameters
@@ -309,14 +308,15 @@ def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_offset, met
     demand : float64[n_paths, horizon]
         Units per month, rows sorted by total volume (ascending).
     seed : uint64
-        Study seed; the model-update noise of draw ``i`` is keyed by ``(seed, i + draw_offset)``.
+        Study seed; the model-update noise of row ``i`` is keyed by ``(seed, draw_ids[i])``.
     price_seed : uint64
         Seed of the price shocks (the study seed, or a batch's market seed so
         that projects share price paths draw by draw).
     discount : float
         Annual discount rate ``d``.
-    draw_offset : int64
-        Absolute index of the first row (for batches of draws).
+    draw_ids : int64[n_draws]
+        Noise index of each row: rows with the same id see the same price path
+        and model-update times (common random numbers).
     metrics : float64[n_draws, N_METRICS]
         Output, per-draw metrics in the ``M_*`` order.
     series : float64[N_SERIES, n_draws, horizon] or [N_SERIES, 0, 0]
@@ -340,7 +340,7 @@ def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_offset, met
                 seed,
                 price_seed,
                 discount,
-                draw_offset,
+                draw_ids[i],
                 metrics,
                 series,
                 cf,

@@ -143,26 +143,33 @@ def simulate_arrays(
     monthly: bool = True,
     draw_offset: int = 0,
     price_seed: int | None = None,
+    draw_ids: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel on plain arrays; returns ``(metrics, series)``.
 
     ``demand`` rows must already be sorted by total volume (as
     :func:`simulate` does); ``series`` has shape ``(N_SERIES, draws, months)``,
     or ``(N_SERIES, 0, 0)`` when ``monthly`` is false.  ``price_seed``
-    (default ``seed``) keys the price shocks alone.
+    (default ``seed``) keys the price shocks alone.  ``draw_ids`` (default
+    ``draw_offset + arange(n)``) is each row's noise index: rows with the same
+    id share price path and model-update times (common random numbers).
     """
     n = inputs.shape[0]
     horizon = demand.shape[1]
     metrics = np.empty((n, K.N_METRICS))
     series = np.empty((K.N_SERIES, n, horizon) if monthly else (K.N_SERIES, 0, 0))
     ps = seed if price_seed is None else price_seed
+    if draw_ids is None:
+        ids = np.arange(draw_offset, draw_offset + n, dtype=np.int64)
+    else:
+        ids = np.ascontiguousarray(draw_ids, dtype=np.int64)
     K.simulate_kernel(
         inputs,
         demand,
         np.uint64(seed),
         np.uint64(ps),
         float(discount_rate),
-        np.int64(draw_offset),
+        ids,
         metrics,
         series,
     )

@@ -1,0 +1,209 @@
+"""The worker side of :mod:`roicast.batch`: run one project, write its folder.
+
+Runs in a worker process (a local process pool or a Dask worker), or in the
+calling process for ``workers=0``.  A task carries everything the project
+needs (the validated spec, its seeds and its output folder); the worker runs
+the study, writes the project's folder atomically and returns a small record
+(a JSON-safe dict of headline numbers), never the per-draw arrays, so the
+parent's memory stays flat however many projects there are.
+
+Each worker process keeps a small cache of demand forecasts keyed by the
+content of the history file and the demand settings, so projects that serve
+the same traffic fit the forecast once per process.  The forecast's seed
+derives from the batch seed and that key (see :func:`roicast.batch.derive_seed`),
+so the cache changes speed, never results.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roicast.errors import RoicastError
+
+__all__ = ["MARKER", "ProjectTask", "init_worker", "run_task"]
+
+#: File in a project folder that marks it finished by a batch (written last).
+MARKER = "batch_record.json"
+#: Per-draw NPV / ROI of the recommended option, float64, kept for the portfolio.
+NPV_FILE = "npv.npy"
+ROI_FILE = "roi.npy"
+
+#: Forecasts kept per worker process.
+_CACHE_SIZE = 16
+_FORECASTS: OrderedDict[str, Any] = OrderedDict()
+_THREADS: int | None = None
+
+
+@dataclass(frozen=True)
+class ProjectTask:
+    """One project of a batch, as sent to a worker (picklable)."""
+
+    name: str
+    folder: str  # absolute path of the project's output folder
+    rel_folder: str  # the same, relative to the batch's output folder
+    source: str
+    spec: Any  # roicast.spec.Spec
+    seed: int
+    price_seed: int
+    forecast_key: str
+    forecast_seed: int
+    draws: int
+    report: bool
+    key: str  # resume key: spec hash, history content, batch seed, draws
+    batch_seed: int
+    threads: int | None = None  # numba threads in the worker (None: leave as is)
+
+
+def init_worker(threads: int | None) -> None:
+    """Process initializer: limit numba's threads (one per worker when workers ≥ cores)."""
+    global _THREADS
+    if threads is None or threads == _THREADS:
+        return
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    _THREADS = threads
+
+
+def _forecast(task: ProjectTask):
+    from roicast.study import forecast_for
+
+    fc = _FORECASTS.get(task.forecast_key)
+    if fc is not None:
+        _FORECASTS.move_to_end(task.forecast_key)
+        return fc
+    fc = forecast_for(task.spec, seed=task.forecast_seed)
+    _FORECASTS[task.forecast_key] = fc
+    while len(_FORECASTS) > _CACHE_SIZE:
+        _FORECASTS.popitem(last=False)
+    return fc
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def failed_record(task_like: dict[str, Any], error: str, seconds: float = 0.0) -> dict[str, Any]:
+    """The record of a project that failed."""
+    return {**task_like, "status": "failed", "error": error, "seconds": seconds}
+
+
+def _base(task: ProjectTask) -> dict[str, Any]:
+    return {
+        "name": task.name,
+        "source": task.source,
+        "folder": task.rel_folder,
+        "spec_hash": task.spec.spec_hash,
+        "seed": task.seed,
+        "draws": task.draws,
+    }
+
+
+def record_from(doc: dict[str, Any], npv, base: dict[str, Any]) -> dict[str, Any]:
+    """The portfolio record of a finished project from its summary and per-draw NPV.
+
+    EVPI of the go/no-go decision: ``E[max(NPV, 0)] − max(E[NPV], 0)``.
+    """
+    import numpy as np
+
+    npv = np.asarray(npv, dtype=float)
+    evpi = float(np.mean(np.maximum(npv, 0.0)) - max(float(npv.mean()), 0.0))
+    n, r, pb = doc["npv"], doc["roi"], doc["payback_months"]
+    return {
+        **base,
+        "status": "done",
+        "error": "",
+        "option": doc["option"],
+        "npv_mean": _num(n["mean"]),
+        "npv_p10": _num(n["p10"]),
+        "npv_p50": _num(n["p50"]),
+        "npv_p90": _num(n["p90"]),
+        "roi_mean": _num(r["mean"]),
+        "roi_p10": _num(r["p10"]),
+        "roi_p50": _num(r["p50"]),
+        "roi_p90": _num(r["p90"]),
+        "prob_npv_negative": _num(doc["prob_npv_negative"]),
+        "payback_p50_months": _num(pb["p50"]),
+        "payback_prob_within_horizon": _num(pb["prob_within_horizon"]),
+        "evpi": max(evpi, 0.0),
+        "verdict": doc["decision"]["verdict"],
+        "currency": doc["currency"],
+        "inputs_median": {k: _num(v.get("median")) for k, v in doc.get("inputs", {}).items()},
+    }
+
+
+def _run(task: ProjectTask) -> dict[str, Any]:
+    import numpy as np
+
+    from roicast.report import atomic_dir, write_json, write_report
+    from roicast.study import run_study
+    from roicast.summary import summary
+
+    t0 = time.perf_counter()
+    fc = _forecast(task)
+    result = run_study(
+        task.spec,
+        draws=task.draws,
+        seed=task.seed,
+        price_seed=task.price_seed,
+        forecast=fc,
+    )
+    with atomic_dir(task.folder) as tmp:
+        if task.report:
+            doc = write_report(result, tmp, report=True)  # replaces the (empty) tmp whole
+        else:
+            doc = summary(result)
+            write_json(doc, tmp / "summary.json")
+        metrics = result.options[doc["option"]].metrics
+        npv = np.ascontiguousarray(metrics["npv"].values, dtype=np.float64)
+        np.save(tmp / NPV_FILE, npv)
+        np.save(tmp / ROI_FILE, np.ascontiguousarray(metrics["roi"].values, dtype=np.float64))
+        rec = record_from(doc, npv, _base(task))
+        rec["seconds"] = time.perf_counter() - t0
+        rec["timings"] = {k: float(v) for k, v in result.timings.items()}
+        marker = {
+            "key": task.key,
+            "batch_seed": task.batch_seed,
+            "price_seed": task.price_seed,
+            "forecast_seed": task.forecast_seed,
+            "report": task.report,
+            "record": {k: v for k, v in rec.items() if k != "timings"},
+        }
+        write_json(marker, tmp / MARKER)  # last: a folder with the marker is complete
+    return rec
+
+
+def run_task(task: ProjectTask) -> dict[str, Any]:
+    """Run one project; return its record (``status`` "done" or "failed", never raises
+    for a project's own failure).
+
+    A :class:`~roicast.errors.RoicastError` is recorded by its message; any other
+    exception by its type and message.
+    """
+    init_worker(task.threads)
+    t0 = time.perf_counter()
+    try:
+        return _run(task)
+    except RoicastError as e:
+        error = str(e).replace("\n", "; ")
+    except Exception as e:  # a project's failure must not stop the batch
+        error = f"{type(e).__name__}: {e}".replace("\n", "; ")
+    return failed_record(_base(task), error, time.perf_counter() - t0)
+
+
+def read_marker(folder: Path) -> dict[str, Any] | None:
+    """The done-marker of a finished project folder, or None if absent or unreadable."""
+    import json
+
+    p = Path(folder) / MARKER
+    if not (p.is_file() and (Path(folder) / "summary.json").is_file()):
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
