@@ -54,6 +54,7 @@ class ProjectTask:
     forecast_seed: int
     draws: int
     report: bool
+    sensitivity: bool
     key: str  # resume key: spec hash, history content, batch seed, draws
     batch_seed: int
     threads: int | None = None  # numba threads in the worker (None: leave as is)
@@ -73,12 +74,13 @@ def init_worker(threads: int | None) -> None:
 def _forecast(task: ProjectTask):
     from roicast.study import forecast_for
 
-    fc = _FORECASTS.get(task.forecast_key)
+    key = f"{task.forecast_key}:{task.forecast_seed}"
+    fc = _FORECASTS.get(key)
     if fc is not None:
-        _FORECASTS.move_to_end(task.forecast_key)
+        _FORECASTS.move_to_end(key)
         return fc
     fc = forecast_for(task.spec, seed=task.forecast_seed)
-    _FORECASTS[task.forecast_key] = fc
+    _FORECASTS[key] = fc
     while len(_FORECASTS) > _CACHE_SIZE:
         _FORECASTS.popitem(last=False)
     return fc
@@ -89,8 +91,9 @@ def _num(x: Any) -> float | None:
 
 
 def failed_record(task_like: dict[str, Any], error: str, seconds: float = 0.0) -> dict[str, Any]:
-    """The record of a project that failed."""
-    return {**task_like, "status": "failed", "error": error, "seconds": seconds}
+    """The record of a project that failed (the error on one line; no folder)."""
+    one_line = "; ".join(x.strip() for x in str(error).splitlines() if x.strip())
+    return {**task_like, "folder": "", "status": "failed", "error": one_line, "seconds": seconds}
 
 
 def _base(task: ProjectTask) -> dict[str, Any]:
@@ -152,6 +155,7 @@ def _run(task: ProjectTask) -> dict[str, Any]:
         seed=task.seed,
         price_seed=task.price_seed,
         forecast=fc,
+        sensitivity=task.sensitivity,
     )
     with atomic_dir(task.folder) as tmp:
         if task.report:
@@ -172,6 +176,7 @@ def _run(task: ProjectTask) -> dict[str, Any]:
             "price_seed": task.price_seed,
             "forecast_seed": task.forecast_seed,
             "report": task.report,
+            "sensitivity": task.sensitivity,
             "record": {k: v for k, v in rec.items() if k != "timings"},
         }
         write_json(marker, tmp / MARKER)  # last: a folder with the marker is complete
@@ -190,9 +195,9 @@ def run_task(task: ProjectTask) -> dict[str, Any]:
     try:
         return _run(task)
     except RoicastError as e:
-        error = str(e).replace("\n", "; ")
+        error = str(e)
     except Exception as e:  # a project's failure must not stop the batch
-        error = f"{type(e).__name__}: {e}".replace("\n", "; ")
+        error = f"{type(e).__name__}: {e}"
     return failed_record(_base(task), error, time.perf_counter() - t0)
 
 

@@ -206,6 +206,66 @@ def validate(spec: Annotated[Path, typer.Argument(help="Study spec (TOML).")]) -
     out_console.print(f"{spec}: OK — {s.project.name}; options: {opts}{extra}", highlight=False)
 
 
+def _backtest_table(df) -> None:
+    cols = {
+        "n_points": "points",
+        "coverage_80": "80 % cover",
+        "coverage_95": "95 % cover",
+        "pinball": "pinball",
+        "crps": "CRPS",
+        "msis": "MSIS",
+        "crps_ratio": "CRPS / s-naive",
+    }
+    t = Table(title="Backtest (rolling origin), by horizon bucket")
+    t.add_column("horizon")
+    for label in cols.values():
+        t.add_column(label, justify="right")
+    for idx, row in df.iterrows():
+        t.add_row(str(idx), *(f"{row[c]:.3g}" if c in row else "" for c in cols))
+    out_console.print(t)
+
+
+@app.command()
+def forecast(
+    history: Annotated[Path, typer.Argument(help="Traffic history CSV (timestamp + volume columns).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("forecast"),
+    horizon: Annotated[int, typer.Option("--horizon", help="Months to forecast.", min=1, max=600)] = 36,
+    paths: Annotated[int, typer.Option("--paths", help="Demand paths to simulate.", min=10)] = 5000,
+    column: Annotated[str | None, typer.Option("--column", help="Volume column (default: the only numeric one).")] = None,
+    timestamp_column: Annotated[str | None, typer.Option("--timestamp-column", help="Timestamp column.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First month, YYYY-MM (default: after the history).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.", min=0)] = 0,
+    run_backtest: Annotated[bool, typer.Option("--backtest", help="Also score the intervals on held-out history.")] = False,
+    parameter_uncertainty: Annotated[
+        bool, typer.Option("--parameter-uncertainty/--no-parameter-uncertainty", help="Bootstrap refits of the ETS model.")
+    ] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Forecast monthly demand from a traffic history: forecast.nc, fan.png, forecast.json."""
+    from roicast.forecast import backtest, forecast_demand, read_history, write_forecast
+
+    with _errors():
+        hist = read_history(history, timestamp_column=timestamp_column, volume_column=column)
+        with _progress(quiet) as cb:
+            fc = forecast_demand(
+                hist,
+                horizon_months=horizon,
+                start=start,
+                n_paths=paths,
+                seed=seed,
+                parameter_uncertainty=parameter_uncertainty,
+                progress=(lambda done, total: cb("forecast", done, total)) if cb else None,
+            )
+            bt = backtest(hist, seed=seed, parameter_uncertainty=parameter_uncertainty) if run_backtest else None
+        files_written = write_forecast(fc, out, backtest=bt)
+    out_console.print(f"model: {fc.model}", highlight=False)
+    for w in fc.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if bt is not None:
+        _backtest_table(bt.table)
+    out_console.print("wrote " + ", ".join(str(f) for f in files_written), highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console script entry point
     try:
         app()

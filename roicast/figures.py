@@ -23,6 +23,8 @@ __all__ = [
     "fig_histogram",
     "fig_options",
     "fig_payback",
+    "fig_rankings",
+    "fig_sobol",
     "fig_spend_fan",
     "fig_tornado",
 ]
@@ -237,4 +239,53 @@ def fig_options(result: StudyResult) -> Figure:
     ax.set_xlabel("downside: P10 NPV")
     ax.set_ylabel("expected (mean) NPV")
     ax.set_title("Options: expected NPV against downside")
+    return fig
+
+
+def fig_rankings(opt: OptionResult, *, currency: str = "USD", top: int = 12) -> Figure:
+    """Rankings from the Monte Carlo run side by side: Spearman ρ, contribution to variance, binned swing."""
+    rk = opt.extras["rankings"]
+    rk = rk.reindex(rk["spearman"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 0.42 * max(len(rk), 3) + 1.3), layout="constrained", sharey=True)
+    y = np.arange(len(rk))
+    colors = [_ORANGE if flag else _BLUE for flag in rk["nonmonotonic"]]
+    axes[0].barh(y, rk["spearman"], color=colors)
+    axes[0].set_title("Spearman rank correlation with NPV", fontsize=9)
+    axes[0].set_yticks(y, rk.index, fontsize=7)
+    axes[1].barh(y, rk["contribution"], color=colors)
+    axes[1].set_title("contribution to variance (ρ²/Σρ², signed)", fontsize=9)
+    axes[1].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0%}"))
+    axes[2].barh(y, rk["high"] - rk["low"], left=rk["low"], color=colors)
+    axes[2].set_title("mean NPV by input decile: lowest → highest bin", fontsize=9)
+    _money_axis(axes[2], currency, "x")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.axvline(0, color="black", lw=0.8)
+    if any(rk["nonmonotonic"]):
+        fig.suptitle("orange: non-monotonic effect (large binned swing, small rank correlation)", fontsize=8)
+    return fig
+
+
+def fig_sobol(opt: OptionResult, *, top: int = 14) -> Figure:
+    """Sobol first-order and total indices of NPV with their bootstrap intervals."""
+    sob = opt.extras["sobol"]
+    df = sob.to_dataframe()
+    df = df.sort_values("ST", ascending=False).head(top).iloc[::-1]
+    fig, ax = _new((7.5, 0.42 * max(len(df), 3) + 1.2))
+    y = np.arange(len(df))
+    cols = {c.lower(): c for c in df.columns}
+    s1, st = df[cols["s1"]], df[cols["st"]]
+    ax.barh(y + 0.2, st, height=0.4, color=_BLUE, label="total (ST)")
+    ax.barh(y - 0.2, s1, height=0.4, color=_ORANGE, label="first order (S1)")
+    for lo_col, hi_col, off, series in (("st_low", "st_high", 0.2, st), ("s1_low", "s1_high", -0.2, s1)):
+        if lo_col in cols and hi_col in cols:
+            lo, hi = df[cols[lo_col]], df[cols[hi_col]]
+            ax.errorbar(series, y + off, xerr=[series - lo, hi - series], fmt="none", ecolor="black", lw=0.8)
+    ax.set_yticks(y, df.index, fontsize=7)
+    ax.set_xlabel("share of the variance of NPV")
+    ax.set_title(
+        f"Sobol indices of NPV\nN = {sob.n}, {sob.n_evals} evaluations, {sob.confidence:.0%} bootstrap intervals",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8)
     return fig

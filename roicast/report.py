@@ -119,9 +119,7 @@ def results_dataset(result: StudyResult, *, monthly_draws: bool = False) -> xr.D
         },
         attrs={"description": "output at the input's low / high quantile, others at median"},
     )
-    for o in opts:
-        for k, v in result.options[o].extras.get("dataset", {}).items():
-            ds[f"{k}"] = v
+    _add_sensitivity(ds, result, opts)
     ds["month"] = ds["month"].astype(str)
     ds.attrs.update(
         {
@@ -136,6 +134,48 @@ def results_dataset(result: StudyResult, *, monthly_draws: bool = False) -> xr.D
         }
     )
     return ds
+
+
+def _add_sensitivity(ds: xr.Dataset, result: StudyResult, opts: list[str]) -> None:
+    """Sensitivity results as (option, input) variables; Sobol over (option, sobol_input)."""
+    names = list(INPUT_NAMES)
+
+    def per_input(getter) -> np.ndarray:
+        a = np.full((len(opts), len(names)), np.nan)
+        for i, o in enumerate(opts):
+            for name, value in getter(result.options[o].extras).items():
+                if name in names and value is not None:
+                    a[i, names.index(name)] = value
+        return a
+
+    first = result.options[opts[0]].extras
+    specs = {
+        "spearman": ("rankings", lambda e: e["rankings"]["spearman"].to_dict()),
+        "contribution_to_variance": ("rankings", lambda e: e["rankings"]["contribution"].to_dict()),
+        "binned_mean_low": ("rankings", lambda e: e["rankings"]["low"].to_dict()),
+        "binned_mean_high": ("rankings", lambda e: e["rankings"]["high"].to_dict()),
+        "evppi": ("evppi", lambda e: e["evppi"].to_dict()),
+        "break_even_value": (
+            "break_even",
+            lambda e: {b["input"]: b["value"] for b in e["break_even"].to_dict()["inputs"]},
+        ),
+    }
+    for var, (key, getter) in specs.items():
+        if all(key in result.options[o].extras for o in opts):
+            ds[var] = (("option", "input"), per_input(getter))
+    if all("evpi" in result.options[o].extras for o in opts):
+        ds["evpi"] = ("option", [float(result.options[o].extras["evpi"]) for o in opts])
+    if "sobol" in first and all("sobol" in result.options[o].extras for o in opts):
+        frames = [result.options[o].extras["sobol"].to_dataframe() for o in opts]
+        sobol_names = list(dict.fromkeys(n for f in frames for n in f.index))
+        for col in ("S1", "ST"):
+            a = np.full((len(opts), len(sobol_names)), np.nan)
+            for i, f in enumerate(frames):
+                for n, v in f[col].items():
+                    a[i, sobol_names.index(n)] = v
+            ds[f"sobol_{col}"] = xr.DataArray(
+                a, dims=("option", "sobol_input"), coords={"option": opts, "sobol_input": sobol_names}
+            )
 
 
 def _save(fig, path: Path) -> str:
@@ -202,12 +242,15 @@ _ENV.filters.update({"money": _fmt_money, "pct": _fmt_pct, "months": _fmt_months
 def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> dict[str, Any]:
     best = doc["option"]
     dists = result.sample.distributions[best]
+    sources = result.spec.sources
+    ties = result.sample.ties[best]
     assumptions = [
         {
             "input": name,
-            "distribution": d.describe(),
+            "distribution": d.describe() if name != "demand" else "forecast paths, ranked by total volume",
             "median": d.median,
             "uncertain": not d.is_fixed,
+            "source": sources.get(name, f"same value as {ties[name]} in every draw" if name in ties else ""),
         }
         for name, d in dists.items()
     ]

@@ -238,6 +238,9 @@ class Spec(_Section):
     decision: Decision = Decision()
     simulation: Simulation = Simulation()
     correlations: list[Correlation] = []
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="input name -> where its distribution comes from (shown in the report)"
+    )
     options: list[Option] = Field(min_length=1)
     spec_hash: str = ""
     base_dir: Path = Path(".")

@@ -1,0 +1,151 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from roicast.errors import RoicastError
+from roicast.forecast import Forecast, forecast_demand, forecast_from_growth, read_history
+
+
+@pytest.fixture(scope="module")
+def servegen_mid(servegen_path):
+    return read_history(servegen_path, volume_column="m-mid")
+
+
+@pytest.fixture(scope="module")
+def servegen_forecast(servegen_mid):
+    return forecast_demand(servegen_mid, horizon_months=36, n_paths=400, n_refits=8, seed=7)
+
+
+def _daily(n=120, level=1000.0, noise=0.01, seed=0, start="2024-01-01"):
+    rng = np.random.default_rng(seed)
+    return pd.Series(
+        level * np.exp(rng.normal(0, noise, n)),
+        index=pd.date_range(start, periods=n, freq="D"),
+        name="tokens",
+    )
+
+
+def test_servegen_forecast_shape_coords_and_warnings(servegen_forecast):
+    fc = servegen_forecast
+    assert isinstance(fc, Forecast)
+    p = fc.paths
+    assert p.dims == ("path", "month") and p.shape == (400, 36)
+    assert p["month"].values[0] == "2025-02" and p["month"].values[-1] == "2028-01"
+    assert p.dtype == np.float64 and np.all(np.isfinite(p)) and np.all(p > 0)
+    assert p.attrs["unit"] == "m-mid" and p.attrs["history_freq"] == "hourly"
+    assert fc.model.startswith("ETS(A,") and "log daily volume" in fc.model
+    assert fc.extrapolation_ratio == pytest.approx(1107 / 14)
+    assert any("ratio 79.1×" in w for w in fc.warnings)
+    assert any("17 of 336" in w for w in fc.warnings)
+    assert fc.history_monthly.index.tolist() == ["2025-01"]
+    assert fc.history_monthly.attrs["partial_months"] == ["2025-01"]
+    assert len(fc.history) == 336
+
+
+def test_servegen_long_extrapolation_stays_sane(servegen_forecast, servegen_mid):
+    """14 days extrapolated 36 months: no e^10 blow-up of the paths."""
+    p = servegen_forecast.paths
+    month_now = servegen_mid.series.sum() / 14 * 30
+    q = np.quantile(p.isel(month=-1), [0.1, 0.5, 0.9])
+    assert np.exp(-2) < q[1] / month_now < np.exp(2)
+    assert q[2] / q[0] < np.exp(4)
+    assert float(p.max()) < month_now * np.exp(8)
+
+
+def test_rank_coordinate_is_uniform_rank_of_total(servegen_forecast):
+    p = servegen_forecast.paths
+    rank = p["rank"].to_numpy()
+    n = p.sizes["path"]
+    np.testing.assert_allclose(np.sort(rank), (np.arange(n) + 0.5) / n)
+    total = p.sum("month").to_numpy()
+    assert np.all(np.diff(total[np.argsort(rank)]) >= 0)
+
+
+def test_same_seed_same_paths(servegen_mid):
+    kw = {"horizon_months": 6, "n_paths": 100, "n_refits": 4}
+    a = forecast_demand(servegen_mid, seed=3, **kw).paths
+    b = forecast_demand(servegen_mid, seed=3, **kw).paths
+    c = forecast_demand(servegen_mid, seed=4, **kw).paths
+    np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+    assert not np.array_equal(a.to_numpy(), c.to_numpy())
+    g = forecast_demand(servegen_mid, seed=np.random.default_rng(3), **kw).paths
+    assert g.shape == a.shape
+
+
+def test_months_are_sums_of_days():
+    """Flat 1000/day traffic: each month is ≈ 1000 × days in the month."""
+    fc = forecast_demand(
+        _daily(noise=0.001),
+        horizon_months=3,
+        start="2024-06",
+        n_paths=50,
+        parameter_uncertainty=False,
+    )
+    days = np.array([30, 31, 31])
+    np.testing.assert_allclose(fc.paths.median("path").to_numpy(), 1000 * days, rtol=0.02)
+    assert fc.n_refits == 0
+
+
+def test_start_inside_history_is_an_error():
+    with pytest.raises(RoicastError, match="start: 2024-03 begins before the history ends"):
+        forecast_demand(_daily(), horizon_months=3, start="2024-03", n_paths=10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"horizon_months": 0}, "horizon_months"),
+        ({"horizon_months": 3, "n_paths": 1}, "n_paths"),
+        ({"horizon_months": 3, "seed": -1}, "seed"),
+        ({"horizon_months": 3, "start": "June"}, "start: 'June'"),
+    ],
+)
+def test_bad_arguments(kwargs, pattern):
+    with pytest.raises(RoicastError, match=pattern):
+        forecast_demand(_daily(), **kwargs)
+
+
+def test_progress_is_reported():
+    calls = []
+    forecast_demand(
+        _daily(60),
+        horizon_months=2,
+        n_paths=20,
+        n_refits=5,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(i, 5) for i in range(1, 6)]
+
+
+def test_to_dict_is_json(servegen_forecast):
+    d = servegen_forecast.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert json.loads(text)["model"] == servegen_forecast.model
+    m0 = d["monthly"][0]
+    assert m0["p10"] <= m0["p50"] <= m0["p90"]
+    assert set(d) >= {"model", "params", "aicc", "warnings", "monthly", "extrapolation_ratio"}
+
+
+def test_growth_mode_formula():
+    fc = forecast_from_growth(
+        stats.uniform(100, 100), 0.5, horizon_months=24, start="2026-01", n_paths=200
+    )
+    p = fc.paths.to_numpy()
+    t = np.arange(24)
+    np.testing.assert_allclose(p / p[:, :1], np.broadcast_to(1.5 ** (t / 12), p.shape))
+    # stratified draws of V0: one per stratum of U(100, 200)
+    v0 = np.sort(p[:, 0])
+    assert np.all(
+        (v0 >= 100 + 100 * np.arange(200) / 200) & (v0 <= 100 + 100 * np.arange(1, 201) / 200)
+    )
+    assert fc.paths["month"].values[12] == "2027-01"
+
+
+def test_growth_mode_rejects_bad_draws():
+    with pytest.raises(RoicastError, match="annual_growth"):
+        forecast_from_growth(100.0, stats.uniform(-2, 1), horizon_months=3, start="2026-01")
+    with pytest.raises(RoicastError, match="start_volume"):
+        forecast_from_growth(-5.0, 0.1, horizon_months=3, start="2026-01")
