@@ -172,7 +172,9 @@ def batch(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-w", help="Local worker processes (default: one per core); 0: in this process."
+            "--workers",
+            "-w",
+            help="Local worker processes (default: one per core); 0: in this process.",
         ),
     ] = None,
     dask_local: Annotated[

@@ -120,16 +120,32 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
 
 
 def _run(
-    spec_path: Path, out: Path, draws: int | None, seed: int | None, quiet: bool, report: bool
+    spec_path: Path,
+    out: Path,
+    draws: int | None,
+    seed: int | None,
+    quiet: bool,
+    report: bool,
+    until_stable: float | None = None,
+    max_draws: int = 1_000_000,
 ) -> None:
     from roicast.report import write_report
     from roicast.spec import load_spec
-    from roicast.study import run_study
+    from roicast.study import draws_until_stable, forecast_for, run_study
 
     with _errors():
         spec = load_spec(spec_path)
         with _progress(quiet) as cb:
-            result = run_study(spec, draws=draws, seed=seed, progress=cb)
+            record = None
+            fc = None
+            if until_stable is not None:
+                s = seed if seed is not None else spec.simulation.seed
+                fc = forecast_for(spec, seed=s, progress=cb)
+                draws, record = draws_until_stable(
+                    spec, until_stable, seed=s, forecast=fc, max_draws=max_draws
+                )
+            result = run_study(spec, draws=draws, seed=seed, progress=cb, forecast=fc)
+            result.until_stable = record
             doc = write_report(result, out, report=report)
     _headline(doc, out if report else None)
 
@@ -146,9 +162,20 @@ def run(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write report.md/html and figures.")
     ] = True,
+    until_stable: Annotated[
+        float | None,
+        typer.Option(
+            "--until-stable",
+            help="Add draws in batches of 10 000 until the 95 % half-width of mean NPV and of its "
+            "P10/P50/P90 is under this share (e.g. 0.01), then run with that many draws.",
+        ),
+    ] = None,
+    max_draws: Annotated[
+        int, typer.Option("--max-draws", help="Cap for --until-stable.")
+    ] = 1_000_000,
 ) -> None:
     """Run a study and write summary.json, results.nc, report.md and report.html."""
-    _run(spec, out, draws, seed, quiet, report)
+    _run(spec, out, draws, seed, quiet, report, until_stable, max_draws)
 
 
 DEMOS = {"quantization": "quantization.toml", "options": "options.toml"}
@@ -175,7 +202,9 @@ def demo(
 ) -> None:
     """Run a built-in example study (FP8 quantization of a chat model, from 18 months of traffic)."""
     if example not in DEMOS:
-        raise _fail(f"--example: {example!r} is not a built-in example; choose one of {', '.join(DEMOS)}")
+        raise _fail(
+            f"--example: {example!r} is not a built-in example; choose one of {', '.join(DEMOS)}"
+        )
     _run(demo_spec_path(example), out, draws, seed, quiet, True)
 
 
@@ -227,17 +256,34 @@ def _backtest_table(df) -> None:
 
 @app.command()
 def forecast(
-    history: Annotated[Path, typer.Argument(help="Traffic history CSV (timestamp + volume columns).")],
+    history: Annotated[
+        Path, typer.Argument(help="Traffic history CSV (timestamp + volume columns).")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("forecast"),
-    horizon: Annotated[int, typer.Option("--horizon", help="Months to forecast.", min=1, max=600)] = 36,
+    horizon: Annotated[
+        int, typer.Option("--horizon", help="Months to forecast.", min=1, max=600)
+    ] = 36,
     paths: Annotated[int, typer.Option("--paths", help="Demand paths to simulate.", min=10)] = 5000,
-    column: Annotated[str | None, typer.Option("--column", help="Volume column (default: the only numeric one).")] = None,
-    timestamp_column: Annotated[str | None, typer.Option("--timestamp-column", help="Timestamp column.")] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First month, YYYY-MM (default: after the history).")] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Volume column (default: the only numeric one).")
+    ] = None,
+    timestamp_column: Annotated[
+        str | None, typer.Option("--timestamp-column", help="Timestamp column.")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="First month, YYYY-MM (default: after the history)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.", min=0)] = 0,
-    run_backtest: Annotated[bool, typer.Option("--backtest", help="Also score the intervals on held-out history.")] = False,
+    run_backtest: Annotated[
+        bool, typer.Option("--backtest", help="Also score the intervals on held-out history.")
+    ] = False,
     parameter_uncertainty: Annotated[
-        bool, typer.Option("--parameter-uncertainty/--no-parameter-uncertainty", help="Bootstrap refits of the ETS model.")
+        bool,
+        typer.Option(
+            "--parameter-uncertainty/--no-parameter-uncertainty",
+            help="Bootstrap refits of the ETS model.",
+        ),
     ] = True,
     quiet: Quiet = False,
 ) -> None:
@@ -256,7 +302,11 @@ def forecast(
                 parameter_uncertainty=parameter_uncertainty,
                 progress=(lambda done, total: cb("forecast", done, total)) if cb else None,
             )
-            bt = backtest(hist, seed=seed, parameter_uncertainty=parameter_uncertainty) if run_backtest else None
+            bt = (
+                backtest(hist, seed=seed, parameter_uncertainty=parameter_uncertainty)
+                if run_backtest
+                else None
+            )
         files_written = write_forecast(fc, out, backtest=bt)
     out_console.print(f"model: {fc.model}", highlight=False)
     for w in fc.warnings:

@@ -246,7 +246,9 @@ def fig_rankings(opt: OptionResult, *, currency: str = "USD", top: int = 12) -> 
     """Rankings from the Monte Carlo run side by side: Spearman ρ, contribution to variance, binned swing."""
     rk = opt.extras["rankings"]
     rk = rk.reindex(rk["spearman"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 0.42 * max(len(rk), 3) + 1.3), layout="constrained", sharey=True)
+    fig, axes = plt.subplots(
+        1, 3, figsize=(11, 0.42 * max(len(rk), 3) + 1.3), layout="constrained", sharey=True
+    )
     y = np.arange(len(rk))
     colors = [_ORANGE if flag else _BLUE for flag in rk["nonmonotonic"]]
     axes[0].barh(y, rk["spearman"], color=colors)
@@ -262,7 +264,9 @@ def fig_rankings(opt: OptionResult, *, currency: str = "USD", top: int = 12) -> 
         ax.grid(alpha=0.3)
         ax.axvline(0, color="black", lw=0.8)
     if any(rk["nonmonotonic"]):
-        fig.suptitle("orange: non-monotonic effect (large binned swing, small rank correlation)", fontsize=8)
+        fig.suptitle(
+            "orange: non-monotonic effect (large binned swing, small rank correlation)", fontsize=8
+        )
     return fig
 
 
@@ -277,10 +281,15 @@ def fig_sobol(opt: OptionResult, *, top: int = 14) -> Figure:
     s1, st = df[cols["s1"]], df[cols["st"]]
     ax.barh(y + 0.2, st, height=0.4, color=_BLUE, label="total (ST)")
     ax.barh(y - 0.2, s1, height=0.4, color=_ORANGE, label="first order (S1)")
-    for lo_col, hi_col, off, series in (("st_low", "st_high", 0.2, st), ("s1_low", "s1_high", -0.2, s1)):
+    for lo_col, hi_col, off, series in (
+        ("st_low", "st_high", 0.2, st),
+        ("s1_low", "s1_high", -0.2, s1),
+    ):
         if lo_col in cols and hi_col in cols:
             lo, hi = df[cols[lo_col]], df[cols[hi_col]]
-            ax.errorbar(series, y + off, xerr=[series - lo, hi - series], fmt="none", ecolor="black", lw=0.8)
+            ax.errorbar(
+                series, y + off, xerr=[series - lo, hi - series], fmt="none", ecolor="black", lw=0.8
+            )
     ax.set_yticks(y, df.index, fontsize=7)
     ax.set_xlabel("share of the variance of NPV")
     ax.set_title(

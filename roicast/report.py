@@ -174,7 +174,9 @@ def _add_sensitivity(ds: xr.Dataset, result: StudyResult, opts: list[str]) -> No
                 for n, v in f[col].items():
                     a[i, sobol_names.index(n)] = v
             ds[f"sobol_{col}"] = xr.DataArray(
-                a, dims=("option", "sobol_input"), coords={"option": opts, "sobol_input": sobol_names}
+                a,
+                dims=("option", "sobol_input"),
+                coords={"option": opts, "sobol_input": sobol_names},
             )
 
 
@@ -247,10 +249,14 @@ def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> 
     assumptions = [
         {
             "input": name,
-            "distribution": d.describe() if name != "demand" else "forecast paths, ranked by total volume",
+            "distribution": d.describe()
+            if name != "demand"
+            else "forecast paths, ranked by total volume",
             "median": d.median,
             "uncertain": not d.is_fixed,
-            "source": sources.get(name, f"same value as {ties[name]} in every draw" if name in ties else ""),
+            "source": sources.get(
+                name, f"same value as {ties[name]} in every draw" if name in ties else ""
+            ),
         }
         for name, d in dists.items()
     ]

@@ -118,9 +118,18 @@ def _correlation_matrix(spec: Spec, names: list[str]) -> np.ndarray | None:
 
 
 def sample_inputs(
-    spec: Spec, n_draws: int, *, n_paths: int, seed: int, method: str | None = None
+    spec: Spec,
+    n_draws: int,
+    *,
+    n_paths: int,
+    seed: int,
+    method: str | None = None,
+    stream: tuple[int, ...] = (),
 ) -> Sample:
-    """Draw ``n_draws`` values of every input for every option of ``spec``."""
+    """Draw ``n_draws`` values of every input for every option of ``spec``.
+
+    ``stream`` gives independent samples for the same seed (batches of draws).
+    """
     dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
     ties = {
         o.name: {name: name.replace("optimized.", "baseline.") for name in o.inherits}
@@ -132,7 +141,7 @@ def sample_inputs(
         if any(not d[n].is_fixed and n not in ties[o] for o, d in dists.items())
     ]
     k = len(uncertain)
-    rng = np.random.default_rng([seed, 1])
+    rng = np.random.default_rng([seed, 1, *stream])
     u = (
         uniforms(n_draws, k, method=method or spec.simulation.sampling, seed=rng)
         if k

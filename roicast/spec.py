@@ -239,7 +239,8 @@ class Spec(_Section):
     simulation: Simulation = Simulation()
     correlations: list[Correlation] = []
     sources: dict[str, str] = Field(
-        default_factory=dict, description="input name -> where its distribution comes from (shown in the report)"
+        default_factory=dict,
+        description="input name -> where its distribution comes from (shown in the report)",
     )
     options: list[Option] = Field(min_length=1)
     spec_hash: str = ""

@@ -30,6 +30,7 @@ from roicast.sensitivity import (
     tail_scenarios,
     three_point_cases,
     tornado,
+    until_stable,
 )
 from roicast.simulate import METRIC_NAMES, SERIES_NAMES, simulate_arrays
 from roicast.spec import Spec
@@ -74,6 +75,7 @@ class StudyResult:
     seed: int
     timings: dict[str, float]
     demand_sorted: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
+    until_stable: dict[str, Any] | None = None
 
     @property
     def horizon(self) -> int:
@@ -256,6 +258,60 @@ def run_study(
         timings=timings,
         demand_sorted=demand,
     )
+
+
+def draws_until_stable(
+    spec: Spec,
+    tol: float,
+    *,
+    seed: int,
+    forecast: Forecast,
+    batch: int = 10_000,
+    max_draws: int = 1_000_000,
+    price_seed: int | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """How many draws make mean NPV and its P10/P50/P90 stable to ``tol``.
+
+    Adds batches of ``batch`` draws (each batch its own Latin hypercube, draw
+    indices continuing) until the relative half-width of the 95 % interval of
+    mean NPV and of each of its P10/P50/P90 is at most ``tol`` for every option
+    (:func:`roicast.sensitivity.until_stable`), or ``max_draws`` is reached.
+    Returns the number of draws (a multiple of ``batch``) and a record per option.
+    """
+    if not 0 < tol < 1:
+        raise RoicastError(f"--until-stable: {tol} must be in (0, 1), e.g. 0.01 for ±1 %")
+    if max_draws < batch:
+        raise RoicastError(f"--max-draws: {max_draws} must be at least the batch size {batch}")
+    order = np.argsort(forecast.paths["rank"].values, kind="stable")
+    demand = np.ascontiguousarray(
+        forecast.paths.transpose("path", "month").values[order], dtype=float
+    )
+    needed = 0
+    records: dict[str, Any] = {}
+    for k, opt in enumerate(spec.options):
+
+        def run_batch(start: int, n: int, k: int = k) -> np.ndarray:
+            smp = sample_inputs(spec, n, n_paths=demand.shape[0], seed=seed, stream=(start,))
+            x = np.ascontiguousarray(smp.values.isel(option=k).values)
+            m, _ = simulate_arrays(
+                x,
+                demand,
+                seed=seed,
+                discount_rate=spec.project.discount_rate,
+                monthly=False,
+                draw_offset=start,
+                price_seed=price_seed,
+            )
+            return m[:, METRIC_NAMES.index("npv")]
+
+        run = until_stable(run_batch, tol=tol, batch=batch, max_draws=max_draws)
+        needed = max(needed, run.n_draws)
+        records[opt.name] = {
+            "draws": run.n_draws,
+            "converged": bool(run.converged),
+            "max_rel_half_width": float(run.record["max_rel_half_width"].iloc[-1]),
+        }
+    return needed, {"tol": tol, "batch": batch, "max_draws": max_draws, "options": records}
 
 
 def analyse_option(

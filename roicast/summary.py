@@ -303,6 +303,8 @@ def summary(result: StudyResult) -> dict[str, Any]:
         "roicast_version": __version__,
         "spec_hash": spec.spec_hash,
     }
+    if result.until_stable is not None:
+        doc["until_stable"] = result.until_stable
     if len(per) > 1:
         doc["options"] = [per[k] for k in per]
         doc["options_comparison"] = compare_options(result, per)
