@@ -100,6 +100,7 @@ class ModelEvaluator:
             monthly=False,
             price_seed=self.price_seed,
             draw_ids=ids,
+            irr=False,
         )
         return m
 

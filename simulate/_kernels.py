@@ -160,7 +160,21 @@ def _irr(cf, cum, horizon):
 
 @nb.njit(cache=True, fastmath=FASTMATH)
 def _simulate_draw(
-    i, x, demand, seed, price_seed, discount, draw, metrics, series, cf, cum, dcum, down, upd
+    i,
+    x,
+    demand,
+    seed,
+    price_seed,
+    discount,
+    draw,
+    want_irr,
+    metrics,
+    series,
+    cf,
+    cum,
+    dcum,
+    down,
+    upd,
 ):
     horizon = demand.shape[1]
     n_paths = demand.shape[0]
@@ -283,7 +297,7 @@ def _simulate_draw(
     metrics[i, M_NPV] = npv
     metrics[i, M_PAYBACK] = _crossing(cum, horizon)
     metrics[i, M_DPAYBACK] = _crossing(dcum, horizon)
-    metrics[i, M_IRR] = _irr(cf, cum, horizon)
+    metrics[i, M_IRR] = _irr(cf, cum, horizon) if want_irr else np.nan
     metrics[i, M_TCO0] = tco0
     metrics[i, M_TCO1] = tco0 - savings + invest
     metrics[i, M_CPM0] = tco0 / total_demand * 1e6 if total_demand > 0.0 else np.nan
@@ -297,7 +311,9 @@ def _simulate_draw(
 
 
 @nb.njit(cache=True, parallel=True, fastmath=FASTMATH)
-def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_ids, metrics, series):
+def simulate_kernel(
+    inputs, demand, seed, price_seed, discount, draw_ids, want_irr, metrics, series
+):
     """Simulate every draw of the cash-flow model.
 
     Parameters
@@ -317,6 +333,8 @@ def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_ids, metric
     draw_ids : int64[n_draws]
         Noise index of each row: rows with the same id see the same price path
         and model-update times (common random numbers).
+    want_irr : bool
+        Compute the IRR (the costliest metric: a root search per draw); NaN if not.
     metrics : float64[n_draws, N_METRICS]
         Output, per-draw metrics in the ``M_*`` order.
     series : float64[N_SERIES, n_draws, horizon] or [N_SERIES, 0, 0]
@@ -341,6 +359,7 @@ def simulate_kernel(inputs, demand, seed, price_seed, discount, draw_ids, metric
                 price_seed,
                 discount,
                 draw_ids[i],
+                want_irr,
                 metrics,
                 series,
                 cf,

@@ -144,6 +144,7 @@ def simulate_arrays(
     draw_offset: int = 0,
     price_seed: int | None = None,
     draw_ids: np.ndarray | None = None,
+    irr: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel on plain arrays; returns ``(metrics, series)``.
 
@@ -153,6 +154,7 @@ def simulate_arrays(
     (default ``seed``) keys the price shocks alone.  ``draw_ids`` (default
     ``draw_offset + arange(n)``) is each row's noise index: rows with the same
     id share price path and model-update times (common random numbers).
+    ``irr=False`` skips the IRR (NaN), the costliest metric.
     """
     n = inputs.shape[0]
     horizon = demand.shape[1]
@@ -170,6 +172,7 @@ def simulate_arrays(
         np.uint64(ps),
         float(discount_rate),
         ids,
+        bool(irr),
         metrics,
         series,
     )

@@ -34,45 +34,56 @@ def _crossing(cum: np.ndarray) -> np.ndarray:
 def _sign_changes(x: np.ndarray) -> np.ndarray:
     """Sign changes along each row, zeros skipped."""
     sgn = np.sign(x)
-    out = np.zeros(x.shape[0], dtype=np.int64)
-    for i, row in enumerate(sgn):
-        nz = row[row != 0]
-        out[i] = int((nz[1:] != nz[:-1]).sum())
-    return out
+    cols = np.arange(x.shape[1])
+    last = np.maximum.accumulate(np.where(sgn != 0, cols, 0), axis=1)  # last non-zero so far
+    filled = np.take_along_axis(sgn, last, axis=1)
+    return (filled[:, 1:] * filled[:, :-1] < 0).sum(axis=1)
 
 
 def _irr(cf: np.ndarray, cum: np.ndarray) -> np.ndarray:
-    """Annualised IRR by bisection on the monthly factor v in [1/3, 2], where unique.
+    """Annualised IRR on the monthly factor v in [1/3, 2], where unique.
 
     Unique: one sign change of the cash flows (Descartes) or of the cumulative
-    cash flows (Norström), else NaN.
+    cash flows (Norström), else NaN.  Newton steps safeguarded by bisection,
+    vectorized over the draws still iterating.
     """
     unique = (_sign_changes(cf[:, 1:]) == 1) | (
         (_sign_changes(cum[:, 1:]) == 1) & (cum[:, -1] != 0)
     )
-    t = np.arange(1, cf.shape[1])
+    c = cf[:, 1:]
+    t = np.arange(1, c.shape[1] + 1)
 
-    def f(v):
-        return (cf[:, 1:] * v[:, None] ** t).sum(axis=1)
+    def f_df(v, rows):
+        p = v[:, None] ** (t - 1)
+        return (c[rows] * p * v[:, None]).sum(axis=1), (c[rows] * t * p).sum(axis=1)
 
-    n = cf.shape[0]
-    lo = np.full(n, 1 / 3)
-    hi = np.full(n, 2.0)
-    f_lo, f_hi = f(lo), f(hi)
-    ok = np.sign(f_lo) != np.sign(f_hi)
+    n = c.shape[0]
+    every = np.arange(n)
+    f_lo, _ = f_df(np.full(n, 1 / 3), every)
+    f_hi, _ = f_df(np.full(n, 2.0), every)
+    ok = unique & (np.sign(f_lo) != np.sign(f_hi)) & (f_lo != 0) & (f_hi != 0)
     neg_at_lo = f_lo < 0
-    a = np.where(neg_at_lo, lo, hi)  # f(a) < 0
-    b = np.where(neg_at_lo, hi, lo)  # f(b) > 0
-    for _ in range(200):
-        mid = 0.5 * (a + b)
-        fm = f(mid)
-        a = np.where(fm < 0, mid, a)
-        b = np.where(fm < 0, b, mid)
-    v = 0.5 * (a + b)
-    out = (1 / v) ** 12 - 1
-    out = np.where(f_lo == 0, 3.0**12 - 1, out)
-    out = np.where(f_hi == 0, 0.5**12 - 1, out)
-    return np.where(unique & (ok | (f_lo == 0) | (f_hi == 0)), out, np.nan)
+    a = np.where(neg_at_lo, 1 / 3, 2.0)  # f(a) < 0
+    b = np.where(neg_at_lo, 2.0, 1 / 3)  # f(b) > 0
+    v = np.ones(n)
+    active = np.flatnonzero(ok)
+    for _ in range(100):
+        if active.size == 0:
+            break
+        va = v[active]
+        f, df = f_df(va, active)
+        a[active] = np.where(f < 0, va, a[active])
+        b[active] = np.where(f < 0, b[active], va)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nv = va - f / df
+        lo, hi = np.minimum(a[active], b[active]), np.maximum(a[active], b[active])
+        nv = np.where((nv > lo) & (nv < hi), nv, 0.5 * (a[active] + b[active]))
+        done = np.abs(nv - va) < 1e-12 * va
+        v[active] = nv
+        active = active[~done]
+    out = np.where(ok, (1 / v) ** 12 - 1, np.nan)
+    out = np.where(unique & (f_lo == 0), 3.0**12 - 1, out)
+    return np.where(unique & (f_hi == 0), 0.5**12 - 1, out)
 
 
 def simulate_reference(
