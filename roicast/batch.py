@@ -655,14 +655,6 @@ def run_batch(
     """
     t_start = time.perf_counter()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    if specs and (template is not None or table is not None):
-        raise RoicastError("give spec files, or --template with --table, not both")
-    if not specs and template is None and table is None:
-        raise RoicastError("nothing to run: give spec files, or --template and --table")
-    if (template is None) != (table is None):
-        raise RoicastError(
-            "--template and --table go together: the table's rows override the template's fields"
-        )
     if dask_local is not None and scheduler is not None:
         raise RoicastError(
             "--dask-local and --scheduler exclude each other: start a local cluster or use an existing one"
@@ -677,6 +669,14 @@ def run_batch(
         raise RoicastError(f"--seed: {seed} must be in 0 .. 2**63 - 1")
     if draws is not None and draws < 100:
         raise RoicastError(f"--draws: {draws} is too few; use at least 100")
+    if specs and (template is not None or table is not None):
+        raise RoicastError("give spec files, or --template with --table, not both")
+    if not specs and template is None and table is None:
+        raise RoicastError("nothing to run: give spec files, or --template and --table")
+    if (template is None) != (table is None):
+        raise RoicastError(
+            "--template and --table go together: the table's rows override the template's fields"
+        )
 
     out = Path(out).resolve()
     planned = (

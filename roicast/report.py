@@ -241,6 +241,20 @@ def _fmt_months(x):
 _ENV.filters.update({"money": _fmt_money, "pct": _fmt_pct, "months": _fmt_months})
 
 
+def _backtest_rows(bt) -> dict[str, Any] | None:
+    if bt is None:
+        return None
+    cols = {
+        "n_points": "points",
+        "coverage_80": "80 % coverage",
+        "coverage_95": "95 % coverage",
+        "crps_ratio": "CRPS vs seasonal naive",
+        "msis_ratio": "MSIS vs seasonal naive",
+    }
+    rows = [[str(idx), *(f"{r[c]:.3g}" for c in cols if c in r)] for idx, r in bt.table.iterrows()]
+    return {"columns": ["horizon", *cols.values()], "rows": rows}
+
+
 def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> dict[str, Any]:
     best = doc["option"]
     dists = result.sample.distributions[best]
@@ -269,6 +283,7 @@ def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> 
         "version": __version__,
         "options": doc.get("options", []),
         "timings": result.timings,
+        "backtest": _backtest_rows(result.backtest),
     }
 
 

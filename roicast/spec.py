@@ -128,6 +128,9 @@ class Demand(_Section):
     launches: list[Launch] = []
     paths: int = Field(1000, ge=10, le=200_000)
     parameter_uncertainty: bool = True
+    backtest: bool = Field(
+        False, description="score the forecast's intervals on held-out history for the report"
+    )
 
     @model_validator(mode="after")
     def _source(self):

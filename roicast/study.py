@@ -18,7 +18,7 @@ import xarray as xr
 
 from roicast.errors import RoicastError
 from roicast.evaluate import NOISE, ModelEvaluator
-from roicast.forecast import Forecast, forecast_demand, forecast_from_growth, read_history
+from roicast.forecast import Forecast, backtest, forecast_demand, forecast_from_growth, read_history
 from roicast.sampling import DEMAND_RANK, Sample, base_point, sample_inputs
 from roicast.sensitivity import (
     break_even,
@@ -76,6 +76,7 @@ class StudyResult:
     timings: dict[str, float]
     demand_sorted: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
     until_stable: dict[str, Any] | None = None
+    backtest: Any = None  # roicast.forecast.BacktestResult when [demand] backtest = true
 
     @property
     def horizon(self) -> int:
@@ -200,6 +201,18 @@ def run_study(
     fc = forecast if forecast is not None else forecast_for(spec, seed=seed, progress=progress)
     order = np.argsort(fc.paths["rank"].values, kind="stable")
     demand = np.ascontiguousarray(fc.paths.transpose("path", "month").values[order], dtype=float)
+    bt = None
+    if spec.demand.backtest and spec.demand.history is not None:
+        hist = read_history(
+            spec.history_path(),
+            timestamp_column=spec.demand.timestamp_column,
+            volume_column=spec.demand.volume_column,
+        )
+        bt = backtest(
+            hist,
+            seed=np.random.default_rng([seed, 4]),
+            parameter_uncertainty=spec.demand.parameter_uncertainty,
+        )
     timings["forecast"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -257,6 +270,7 @@ def run_study(
         seed=seed,
         timings=timings,
         demand_sorted=demand,
+        backtest=bt,
     )
 
 

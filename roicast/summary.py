@@ -303,6 +303,8 @@ def summary(result: StudyResult) -> dict[str, Any]:
         "roicast_version": __version__,
         "spec_hash": spec.spec_hash,
     }
+    if result.backtest is not None:
+        doc["forecast"]["backtest"] = result.backtest.to_dict()
     if result.until_stable is not None:
         doc["until_stable"] = result.until_stable
     if len(per) > 1:
