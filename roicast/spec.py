@@ -200,7 +200,17 @@ class Simulation(_Section):
     tornado_low: float = Field(0.1, gt=0, lt=0.5)
     tornado_high: float = Field(0.9, gt=0.5, lt=1)
     sobol: bool = True
-    sobol_n: int = Field(1024, ge=16)
+    sobol_n: int = Field(1024, ge=16, le=2**20)
+
+    @field_validator("sobol_n")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            lo = 1 << (v.bit_length() - 1)
+            raise ValueError(
+                f"{v} is not a power of two (Saltelli sampling needs one); use {lo} or {lo * 2}"
+            )
+        return v
 
 
 class Correlation(_Section):
@@ -255,8 +265,22 @@ class Spec(_Section):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(
-                f"option names must be unique; {', '.join(repr(d) for d in dup)} repeats"
+                f"option.name: option names must be unique; {', '.join(repr(d) for d in dup)} repeats"
             )
+        from roicast.simulate import INPUT_NAMES
+
+        for key in self.sources:
+            if key not in INPUT_NAMES:
+                raise ValueError(
+                    f"sources: {key!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
+                )
+        for o in self.options:
+            bad = [c for c in o.combines if c not in names or c == o.name]
+            if bad:
+                raise ValueError(
+                    f"option[{o.name}].combines: {bad[0]!r} is not another option of this spec "
+                    f"(options: {', '.join(names)})"
+                )
         return self
 
     @property
@@ -295,7 +319,7 @@ def _fmt_loc(loc: tuple[Any, ...], options: list[str]) -> str:
         else:
             parts.append(str(p))
         i += 1
-    return ".".join(parts) or "(top level)"
+    return ".".join(parts)
 
 
 def _short(v: Any) -> str:
@@ -316,8 +340,9 @@ def _format_errors(err: ValidationError, option_names: list[str], implicit_optio
             )
         elif kind == "missing":
             lines.append(f"{loc}: missing; this field is required")
-        elif kind == "value_error":  # our own rules: the message names the value
-            lines.append(f"{loc}: {e['msg'].removeprefix('Value error, ')}")
+        elif kind == "value_error":  # our own rules: the message names the field and value
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{loc}: {msg}" if loc else msg)
         else:  # pydantic's type and range rules
             msg = e["msg"]
             lines.append(f"{loc}: {msg[0].lower() + msg[1:]} (got {_short(e.get('input'))})")
