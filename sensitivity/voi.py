@@ -206,9 +206,13 @@ def evppi(
         else:
             g = _conditional_mean_regression(x, y, int(knots))
         out[i] = max(float(np.mean(np.maximum(g, 0.0))) - base, 0.0)
+    total = float(np.mean(np.maximum(y, 0.0)) - base)
+    # E_x[max(E[Y|x], 0)] <= E[max(Y, 0)] (Jensen), so EVPPI <= EVPI; a fitted
+    # conditional mean can overshoot that bound in heavy tails: clip to it.
+    out = np.minimum(out, total)
     s = pd.Series(out, index=pd.Index(names, name="input"), name="evppi")
     s = s.iloc[np.argsort(-out, kind="stable")]
-    s.attrs["evpi"] = float(np.mean(np.maximum(y, 0.0)) - base)
+    s.attrs["evpi"] = total
     s.attrs["excluded"] = excluded
     s.attrs["method"] = method
     return s
