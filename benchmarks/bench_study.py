@@ -33,13 +33,17 @@ def main() -> None:
     t0 = time.perf_counter()
     run_study(spec, draws=200)
     warm = time.perf_counter() - t0
-    print(f"first small run (numba compile or cache load, imports, one forecast): {warm:.2f} s — excluded")
+    print(
+        f"first small run (numba compile or cache load, imports, one forecast): {warm:.2f} s — excluded"
+    )
 
     t0 = time.perf_counter()
     res = run_study(spec, draws=args.draws)
     total = time.perf_counter() - t0
     opt = res.options["optimized"]
-    print(f"full study, {args.draws:,} draws × {res.horizon} months, {numba.get_num_threads()} threads: {total:.2f} s")
+    print(
+        f"full study, {args.draws:,} draws × {res.horizon} months, {numba.get_num_threads()} threads: {total:.2f} s"
+    )
     for stage, s in res.timings.items():
         print(f"  {stage:<12} {s:6.2f} s")
     print(
@@ -49,9 +53,13 @@ def main() -> None:
     )
     x = np.ascontiguousarray(res.sample.values.isel(option=0).values)
     t0 = time.perf_counter()
-    simulate_reference(x, res.demand_sorted, seed=res.seed, discount_rate=spec.project.discount_rate)
+    simulate_reference(
+        x, res.demand_sorted, seed=res.seed, discount_rate=spec.project.discount_rate
+    )
     ref = time.perf_counter() - t0
-    print(f"plain NumPy simulation of the main run alone: {ref:.2f} s; whole study / that = {total / ref:.2f}")
+    print(
+        f"plain NumPy simulation of the main run alone: {ref:.2f} s; whole study / that = {total / ref:.2f}"
+    )
     print(f"target: full study < 10 s on 2 cores -> {'met' if total < 10 else 'NOT met'}")
 
 

@@ -1,7 +1,7 @@
 """Forecast stage: traffic history in, monthly demand paths out.
 
 ``read_history`` cleans a traffic CSV; ``forecast_demand`` fits ETS on log
-volume (chosen by AICc, with bootstrap parameter uncertainty) and returns
+volume (chosen by AICc, with posterior parameter uncertainty) and returns
 ``(path, month)`` demand paths with a per-path uniform rank; ``forecast_from_growth``
 does the same from start-volume and growth distributions when there is no
 history; ``backtest`` scores the intervals on held-out history; ``plot_fan`` and

@@ -1,7 +1,7 @@
 """Rolling-origin backtest of the demand forecaster.
 
-At each origin ``o`` the whole procedure (model choice by AICc, bootstrap
-refits, simulation) is run on the first ``o`` points of the model-frequency
+At each origin ``o`` the whole procedure (model choice by AICc, posterior
+parameter draws, simulation) is run on the first ``o`` points of the model-frequency
 series (daily for hourly history) and scored on the next points.  Scores, per
 horizon bucket (e.g. days 1–7, 8–28, ...), averaged over origins and steps:
 
@@ -32,7 +32,7 @@ import pandas as pd
 from roicast.errors import RoicastError
 from roicast.forecast._calendar import MAX_FIT_POINTS, model_series
 from roicast.forecast.demand import _streams, as_history
-from roicast.forecast.ets import bootstrap_refits, fit_ets, simulate
+from roicast.forecast.ets import fit_ets, posterior_draws, simulate
 
 __all__ = ["BacktestResult", "backtest", "crps_sample", "pinball_loss"]
 
@@ -155,7 +155,7 @@ def backtest(
     n_paths: int = 500,
     seed: int | np.random.Generator = 0,
     parameter_uncertainty: bool = True,
-    n_refits: int = 20,
+    n_refits: int = 200,
     min_train: int | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of the forecaster's intervals.
@@ -179,7 +179,8 @@ def backtest(
     parameter_uncertainty : bool
         As in :func:`forecast_demand`; compare both to see what it buys.
     n_refits : int
-        Bootstrap refits per origin.
+        Distinct posterior parameter sets per origin (as in
+        :func:`forecast_demand`).
     min_train : int, optional
         Shortest training series (default ``max(8, n // 2)``).
 
@@ -212,7 +213,10 @@ def backtest(
         lo = max(0, o - MAX_FIT_POINTS[ms.freq])
         fit = fit_ets(logy[lo:o], period=m, horizon_steps=max_h, freq_label=ms.freq)
         models.append(fit.name)
-        sets = bootstrap_refits(fit, n_refits, rng_boot) if parameter_uncertainty else [fit.state]
+        if parameter_uncertainty:
+            sets, _ = posterior_draws(fit, n_refits, n_paths, rng_boot)
+        else:
+            sets = [fit.state]
         steps = [(np.array([h]), np.array([1.0])) for h in range(h_here)]
         sims = simulate(
             sets, n_paths, steps, h_here, rng_sim, trend=fit.candidate.trend, n_history=o - lo

@@ -20,7 +20,7 @@ from roicast.forecast._calendar import (
     step_buckets,
 )
 from roicast.forecast._history import HistoryData, clean_series
-from roicast.forecast.ets import DEFAULT_REFITS, bootstrap_refits, fit_ets, simulate
+from roicast.forecast.ets import DEFAULT_REFITS, fit_ets, posterior_draws, simulate
 from roicast.forecast.overlays import apply_overlays, draw
 
 __all__ = ["Forecast", "forecast_demand", "forecast_from_growth"]
@@ -61,8 +61,8 @@ class Forecast:
         Distance from the end of the history to the end of the study, divided
         by the length of the history (both in model steps).
     n_refits : int
-        Bootstrap refits kept and pooled into the paths (0: no parameter
-        uncertainty); refits that do not track the history are discarded.
+        Distinct posterior parameter sets pooled into the paths (0: no
+        parameter uncertainty).
     """
 
     paths: xr.DataArray
@@ -221,9 +221,9 @@ def forecast_demand(
     seed : int or numpy.random.Generator
         Same seed, same paths.
     parameter_uncertainty : bool
-        Pool paths over ``n_refits`` bootstrap refits (see
-        :func:`roicast.forecast.ets.bootstrap_refits`).  Without it the bands
-        only carry the innovation noise of one fitted model.
+        Draw every path's parameters, ``σ`` and end-of-history state from
+        their posterior (see :func:`roicast.forecast.ets.posterior_draws`).
+        Without it the bands only carry the innovation noise of one fitted model.
     growth : distribution, optional
         Extra annual growth ``x`` on top of the fitted model, one draw per path:
         ``D'[p, t] = D[p, t] (1 + x_p)^((t − 1)/12)``, ``t = 1..H``.
@@ -231,9 +231,10 @@ def forecast_demand(
         Step changes: from study month ``k`` (1-based) on, demand is multiplied
         by a factor drawn per path.
     progress : callable, optional
-        ``progress(done, total)`` after each bootstrap refit.
+        ``progress(done, total)`` after each stage of the posterior sampler.
     n_refits : int
-        Number of bootstrap refits (default 30).
+        Number of distinct smoothing-parameter sets resampled from the
+        posterior (default 200); ``σ`` and the state are drawn per path.
 
     Returns
     -------
@@ -267,7 +268,9 @@ def forecast_demand(
         freq_label=ms.freq,
     )
     if parameter_uncertainty:
-        paramsets = bootstrap_refits(fit, int(n_refits), rng_boot, progress=progress)
+        paramsets, diag = posterior_draws(
+            fit, int(n_refits), int(n_paths), rng_boot, progress=progress
+        )
     else:
         paramsets = [fit.state]
     values = simulate(
@@ -297,7 +300,10 @@ def forecast_demand(
     warnings_ += fit.notes
     model = _model_text(ms, fit.name, fit.candidate.seasonal)
     if parameter_uncertainty:
-        model += f", {len(paramsets)} of {n_refits} bootstrap refits kept"
+        model += (
+            f", parameter uncertainty: {n_refits} posterior draws of the smoothing "
+            f"parameters (ESS {diag['ess']:.0f} of {diag['n_draws']})"
+        )
     if overlay_notes:
         model += "; " + "; ".join(overlay_notes)
     params = dict(fit.params)
@@ -317,7 +323,7 @@ def forecast_demand(
         history_monthly=history_monthly(ms),
         history=hist.series,
         extrapolation_ratio=float(ratio),
-        n_refits=len(paramsets) if parameter_uncertainty else 0,
+        n_refits=int(n_refits) if parameter_uncertainty else 0,
     )
 
 

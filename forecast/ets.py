@@ -1,4 +1,4 @@
-"""ETS on log volume: candidate family, AICc selection, bootstrap refits, simulation.
+"""ETS on log volume: candidate family, AICc selection, parameter posterior, simulation.
 
 All models are additive-error ETS models on ``y = log(volume)`` (so volumes stay
 positive and growth is multiplicative).  In the form of Hyndman et al. (2008),
@@ -46,13 +46,39 @@ Growth beyond what the data shows belongs in the growth overlay, where the
 analyst states it; the forecast warns with the ratio horizon / history.
 
 **Parameter uncertainty.**  ETS simulation alone redraws the errors but keeps
-the fitted parameters, which gives bands far too narrow at long horizons.
-:func:`bootstrap_refits` regenerates the history ``B`` times from the fitted
-model with moving-block-resampled residuals, refits the chosen model on each
-copy, re-runs each refit's parameters over the *real* history to get its end
-state, and estimates its own ``σ``.  Paths are pooled across refits (path
-``i`` uses refit ``i mod B``), so the bands carry the uncertainty of ``α, β,
-γ, φ``, the initial states and ``σ``.
+the fitted parameters, which gives bands far too narrow at long horizons.  On
+short histories it is worse: the ML estimates of ``α, β`` often sit exactly at
+0, and a bootstrap that regenerates data from such a fit refits to 0 again, so
+resampling the residuals adds no spread.  :func:`posterior_draws` therefore
+draws the parameters from their (approximate Bayesian) posterior for the
+selected model:
+
+* initial states ``x₀`` (flat prior) and ``σ`` (prior ``1/σ``) are integrated
+  out exactly: for fixed smoothing parameters the residuals are linear in
+  ``x₀`` (the diffuse-initialisation likelihood of de Jong, 1991), so
+  ``p(α, β, γ, φ | y) ∝ prior · |R'R|^{−½} RSS^{−(n−k)/2}``, and given them
+  ``σ² ~ RSS/χ²_{n−k}``, ``x₀ ~ N(x̂₀, σ²(R'R)⁻¹)``; the end-of-history state
+  (level, trend, seasonals) follows linearly, so every path starts from its
+  own plausible state (this is the "drift standard error" of a short
+  history, growing linearly with the horizon);
+* smoothing parameters, written as unit-cube coordinates of the admissible
+  region (``α``, ``β/α``, ``γ/(1 − α)``, ``(φ − 0.8)/(φ_max − 0.8)``), get a
+  uniform prior for ``α`` and ``φ`` and a log-uniform (scale-invariant)
+  prior on ``[10⁻⁴, 1)`` for ``β/α`` and ``γ/(1 − α)``: the trend and
+  seasonal smoothing are ratios of innovation scales whose long-horizon effect
+  grows like ``h³`` (trend), so a flat prior would let weakly identified
+  values near 10⁻³ swamp a 3-year forecast from 3 years of data;
+* the posterior of these (at most four) numbers is sampled by adaptive
+  importance sampling with deterministic-mixture weights (prior, a broad
+  Gaussian around the ML estimate in logit space, then Gaussians fitted to
+  the weighted draws); ``n_refits`` parameter sets are resampled by weight and
+  path ``i`` uses set ``i mod n_refits`` with its own ``σ`` and state.
+
+Paths pooled this way follow the posterior predictive distribution.  Where
+the data pin the parameters down (long histories) the draws concentrate at
+the ML estimates and the bands barely change; where they do not (a few weeks
+of data) the bands widen to what the data cannot rule out.  The fading of
+state shocks beyond the history length (above) applies to every draw.
 """
 
 from __future__ import annotations
@@ -70,18 +96,15 @@ __all__ = [
     "Candidate",
     "EtsFit",
     "ParamSet",
-    "bootstrap_refits",
+    "PathParams",
     "candidates_for",
     "fit_ets",
+    "posterior_draws",
     "simulate",
 ]
 
-#: Default number of bootstrap refits for parameter uncertainty.
-DEFAULT_REFITS = 30
-
-#: A bootstrap refit is kept only if its residual scale on the real history is
-#: at most this multiple of the fitted model's (see :func:`bootstrap_refits`).
-REFIT_MAX_SCALE_RATIO = 1.25
+#: Default number of distinct smoothing-parameter sets drawn from the posterior.
+DEFAULT_REFITS = 200
 
 #: The undamped trend is a candidate up to this horizon / history ratio.
 LINEAR_TREND_MAX_RATIO = 2.0
@@ -305,92 +328,316 @@ def fit_ets(
     )
 
 
-def _block_indices(n: int, block: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Moving-block bootstrap indices, shape ``(n_boot, n)``."""
-    block = max(1, min(block, n))
-    n_blocks = -(-n // block)
-    starts = rng.integers(0, n - block + 1, size=(n_boot, n_blocks))
-    idx = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_boot, -1)
-    return idx[:, :n]
+#: Smoothing-parameter draws per stage of the adaptive importance sampler.
+POSTERIOR_STAGE_DRAWS = 192
+
+#: Stages of the adaptive importance sampler: the prior, then Gaussian
+#: proposals fitted to the weighted draws so far.
+POSTERIOR_STAGES = 4
+
+#: Cube coordinates with a log-uniform (scale-invariant) prior; see posterior_draws.
+PRIOR_LOG_UNIFORM = frozenset({"beta", "gamma"})
+
+_CUBE_EPS = 1e-4  # statsmodels' bounds on the smoothing parameters
 
 
-def bootstrap_refits(
+@dataclass
+class PathParams:
+    """Per-path parameters and end-of-history states (arrays of length ``P``)."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    gamma: np.ndarray
+    phi: np.ndarray
+    sigma: np.ndarray
+    level: np.ndarray
+    trend: np.ndarray
+    season: np.ndarray  # (P, m), as in ParamSet
+
+    def __len__(self) -> int:
+        return len(self.alpha)
+
+    @classmethod
+    def tile(cls, paramsets: Sequence[ParamSet], n_paths: int) -> PathParams:
+        """Path ``i`` gets ``paramsets[i % len(paramsets)]``."""
+        which = np.arange(n_paths) % len(paramsets)
+
+        def col(name):
+            return np.array([getattr(p, name) for p in paramsets], dtype=float)[which]
+
+        return cls(
+            *(col(k) for k in ("alpha", "beta", "gamma", "phi", "sigma", "level", "trend")),
+            season=np.stack([np.asarray(p.season, dtype=float) for p in paramsets])[which],
+        )
+
+
+def _dims(cand: Candidate) -> list[str]:
+    """Free smoothing parameters of a candidate, as unit-cube coordinates."""
+    return ["alpha"] + ["beta"] * cand.trend + ["gamma"] * cand.seasonal + ["phi"] * cand.damped
+
+
+def _theta(c: np.ndarray, cand: Candidate, phi_max: float) -> dict[str, np.ndarray]:
+    """Smoothing parameters from unit-cube coordinates ``c`` (``G × d``).
+
+    ``α = c₁``, ``β = α c₂``, ``γ = (1 − α) c₃``, ``φ = 0.8 + (φ_max − 0.8) c₄``:
+    the cube maps onto statsmodels' admissible region (``0 < β < α``,
+    ``0 < γ < 1 − α``, ``0.8 ≤ φ ≤ φ_max``).
+    """
+    c = np.clip(c, _CUBE_EPS, 1 - _CUBE_EPS)
+    g = c.shape[0]
+    cols = dict(zip(_dims(cand), c.T, strict=True))
+    alpha = cols["alpha"]
+    return {
+        "alpha": alpha,
+        "beta": alpha * cols["beta"] if cand.trend else np.zeros(g),
+        "gamma": (1 - alpha) * cols["gamma"] if cand.seasonal else np.zeros(g),
+        "phi": 0.8 + (phi_max - 0.8) * cols["phi"] if cand.damped else np.ones(g),
+    }
+
+
+@dataclass
+class _Diffuse:
+    """The diffuse-initial-state likelihood of ``G`` smoothing-parameter sets."""
+
+    theta: dict[str, np.ndarray]  # each (G,)
+    log_lik: np.ndarray  # (G,) log marginal likelihood (x0, σ integrated out)
+    x0: np.ndarray  # (G, k) least-squares initial states
+    chol: np.ndarray  # (G, k, k) Cholesky factor of R'R
+    rss: np.ndarray  # (G,)
+    end0: np.ndarray  # (G, s) end state for x0 = 0: level, trend, season buffer (m)
+    end_x: np.ndarray  # (G, s, k) its derivative in x0
+    dof: int  # n − k
+
+
+def _diffuse_lik(y: np.ndarray, cand: Candidate, period: int, theta) -> _Diffuse:
+    """Run the ETS filter for ``G`` parameter sets at once, linear in the initial states.
+
+    For fixed smoothing parameters the residuals are affine in the initial
+    state ``x₀ = (l₀, b₀, s₁ … s_{m−1})`` (seasonal states sum to zero;
+    ``s_m = −Σ s_j``): ``e = r₀ + R x₀``.  One pass with ``1 + k`` columns
+    (the data with ``x₀ = 0``, and each unit initial state with ``y = 0``)
+    gives ``r₀``, ``R``, and the end state ``z₀ + Z x₀``.  With a flat prior on
+    ``x₀`` and ``p(σ) ∝ 1/σ``, integrating both out leaves
+
+    ``log p(y | α, β, γ, φ) = −½ log|R'R| − ((n − k)/2) log RSS + const``,
+
+    ``RSS = min ‖r₀ + R x₀‖²`` at ``x̂₀``; given the smoothing parameters
+    ``σ² ~ RSS / χ²_{n−k}`` and ``x₀ | σ ~ N(x̂₀, σ² (R'R)⁻¹)``.
+    """
+    n = len(y)
+    m = period if cand.seasonal else 1
+    k = 1 + cand.trend + (m - 1)
+    g = len(theta["alpha"])
+    cols = 1 + k
+    alpha, beta, gamma, phi = (theta[key][:, None] for key in ("alpha", "beta", "gamma", "phi"))
+    level = np.zeros((g, cols))
+    trend = np.zeros((g, cols))
+    buf = np.zeros((g, cols, m))
+    level[:, 1] = 1.0
+    if cand.trend:
+        trend[:, 2] = 1.0
+    j0 = 1 + 1 + cand.trend
+    for j in range(m - 1):
+        buf[:, j0 + j, j] = 1.0
+        buf[:, j0 + j, m - 1] = -1.0
+    gram = np.zeros((g, cols, cols))
+    chunk = 64
+    store = np.empty((min(chunk, n), g, cols))
+    for t in range(n):
+        kk = t % m
+        e = -(level + phi * trend + buf[:, :, kk])
+        e[:, 0] += y[t]
+        store[t % chunk] = e
+        level = level + phi * trend + alpha * e
+        trend = phi * trend + beta * e
+        if m > 1:
+            buf[:, :, kk] += gamma * e
+        if t % chunk == chunk - 1 or t == n - 1:
+            part = store[: t % chunk + 1]
+            gram += np.matmul(part.transpose(1, 2, 0), part.transpose(1, 0, 2))
+    buf = np.roll(buf, -(n % m), axis=2)
+    end = np.concatenate([level[:, None, :], trend[:, None, :], buf.transpose(0, 2, 1)], axis=1)
+    rtr = gram[:, 1:, 1:]
+    rtr = rtr + 1e-12 * np.trace(rtr, axis1=1, axis2=2)[:, None, None] * np.eye(k)
+    rt0 = gram[:, 1:, 0]
+    try:
+        chol = np.linalg.cholesky(rtr)
+    except np.linalg.LinAlgError:  # pragma: no cover - regularised above
+        w, v = np.linalg.eigh(rtr)
+        chol = np.linalg.cholesky(v @ (np.maximum(w, 1e-12)[..., None] * v.transpose(0, 2, 1)))
+    x0 = -np.linalg.solve(rtr, rt0[..., None])[..., 0]
+    rss = np.maximum(gram[:, 0, 0] + np.sum(rt0 * x0, axis=1), 1e-300)
+    logdet = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    dof = max(n - k, 1)
+    log_lik = -0.5 * logdet - 0.5 * dof * np.log(rss)
+    log_lik = np.where(np.isfinite(log_lik), log_lik, -np.inf)
+    return _Diffuse(theta, log_lik, x0, chol, rss, end[:, :, 0], end[:, :, 1:], dof)
+
+
+def _cube_of(fit: EtsFit) -> np.ndarray:
+    """Unit-cube coordinates (inverse of :func:`_theta`) of the fitted parameters."""
+    st, cand = fit.state, fit.candidate
+    c = [st.alpha]
+    if cand.trend:
+        c.append(st.beta / max(st.alpha, _CUBE_EPS))
+    if cand.seasonal:
+        c.append(st.gamma / max(1 - st.alpha, _CUBE_EPS))
+    if cand.damped:
+        c.append((st.phi - 0.8) / max(fit.phi_max - 0.8, _CUBE_EPS))
+    return np.clip(np.array(c), _CUBE_EPS, 1 - _CUBE_EPS)
+
+
+def _to_u(c: np.ndarray) -> np.ndarray:
+    return np.log(c) - np.log1p(-c)
+
+
+def _log_norm(u: np.ndarray, mean: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    z = np.linalg.solve(chol, (u - mean).T).T
+    d = u.shape[1]
+    return (
+        -0.5 * np.sum(z**2, axis=1)
+        - np.sum(np.log(np.diag(chol)))
+        - 0.5 * d * math.log(2 * math.pi)
+    )
+
+
+_U_MIN = math.log(_CUBE_EPS) - math.log1p(-_CUBE_EPS)  # logit of the cube's lower edge
+
+
+def _log_prior(u: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """Log prior density in ``u = logit(c)``, normalised on ``u ≥ _U_MIN``.
+
+    Coordinates with ``log_scale`` have a log-uniform prior on ``c ∈ [ε, 1)``
+    (density ``∝ 1/c``, i.e. ``∝ 1 − c`` in ``u``); the others are uniform
+    on the cube (the logistic density in ``u``).
+    """
+    logistic = -np.abs(u) - 2 * np.log1p(np.exp(-np.abs(u)))
+    log_one_minus_c = -np.logaddexp(0.0, u)
+    loguni = log_one_minus_c - math.log(-math.log(_CUBE_EPS))
+    out = np.where(log_scale, loguni, logistic)
+    out = np.where((u >= _U_MIN - 1e-9) & (u <= -_U_MIN + 1e-9), out, -np.inf)
+    return np.sum(out, axis=1)
+
+
+def _prior_draws(n: int, log_scale: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    r = rng.random((n, len(log_scale)))
+    c = np.where(log_scale, np.exp(math.log(_CUBE_EPS) * (1 - r)), r)
+    c = np.clip(c, _CUBE_EPS, 1 - 1e-12)
+    return np.log(c) - np.log1p(-c)
+
+
+def posterior_draws(
     fit: EtsFit,
-    n_refits: int,
+    n_sets: int,
+    n_paths: int,
     rng: np.random.Generator,
     *,
     progress: Callable[[int, int], None] | None = None,
-) -> list[ParamSet]:
-    """Parameter sets from ``n_refits`` residual-block-bootstrap refits.
+) -> tuple[PathParams, dict]:
+    """Per-path parameters and end states drawn from their posterior.
 
-    Each synthetic history is ``y*[t] = ŷ*[t] + e*[t]``, generated by the fitted
-    recursions from the fitted initial states, with ``e*`` the centred
-    residuals resampled in moving blocks of length ``max(m, ⌈n^{1/3}⌉)``
-    (``m`` the seasonal period).  The chosen model is refitted on each copy
-    (starting from the original estimates), and the refit's parameters are run
-    over the real history to give the state the forecast starts from.  The
-    scale ``σ`` is the refit's own residual scale (degrees-of-freedom corrected).
+    Smoothing parameters ``θ`` (``α, β, γ, φ`` of the selected model) get a
+    flat prior on the unit cube of :func:`_theta` (the admissible region); the
+    initial states a flat prior and ``σ`` the prior ``1/σ``, both integrated
+    out analytically (:func:`_diffuse_lik`).  The posterior of ``θ`` is
+    sampled by adaptive importance sampling in ``u = logit(cube)``: stage 1
+    draws from the prior, each later stage from a Gaussian fitted to the
+    weighted draws so far; all draws are weighted by posterior / (equal-share
+    mixture of all proposals) (deterministic-mixture weights, Cornuet et al.
+    2012).  ``n_sets`` values of ``θ`` are resampled by weight; path ``i``
+    takes set ``i mod n_sets`` and draws its own ``σ² ~ RSS/χ²_{n−k}``,
+    initial state ``x₀ ~ N(x̂₀, σ²(R'R)⁻¹)`` and hence end state.
 
-    A refit is discarded when it fails, or when its parameters do not track
-    the real history: residual scale on the real data above
-    ``REFIT_MAX_SCALE_RATIO`` (1.25) × the fitted model's.  ETS parameter
-    combinations outside the forecastable region (e.g. large ``β`` with large
-    ``γ``) pass statsmodels' box bounds but make the filter drift, ending with
-    absurd level or trend states; without this screen a few such refits
-    dominate the long-horizon bands.  If every refit is discarded the original
-    fit is used alone.
+    Returns
+    -------
+    (PathParams, dict)
+        The per-path parameters and diagnostics (``ess``: effective sample
+        size of the importance weights; ``n_draws``).
     """
     y = fit.y
-    n = len(y)
     cand = fit.candidate
-    alpha, beta, gamma, phi, l0, b0, s0 = _unpack(fit.params, cand, max(fit.period, 1))
-    resid = fit.resid - fit.resid.mean()
-    block = max(fit.period, math.ceil(n ** (1 / 3)))
-    idx = _block_indices(n, block, n_refits, rng)
-    errs = resid[idx]  # (B, n)
-    # generate synthetic histories, vectorized over refits
-    m = len(s0)
-    buf = np.tile(s0, (n_refits, 1))
-    level = np.full(n_refits, l0)
-    trend = np.full(n_refits, b0)
-    ystar = np.empty((n_refits, n))
-    for t in range(n):
-        k = t % m
-        e = errs[:, t]
-        ystar[:, t] = level + phi * trend + buf[:, k] + e
-        level = level + phi * trend + alpha * e
-        trend = phi * trend + beta * e
-        buf[:, k] += gamma * e
-    out: list[ParamSet] = []
-    n_par = len(fit.param_vector)
-    for b in range(n_refits):
-        try:
-            res = _fit_quiet(_sm_model(ystar[b], cand, fit.period, fit.phi_max), fit.param_vector)
-            pvec = np.asarray(res.params, dtype=float)
-            ok = pvec.shape == (n_par,) and np.all(np.isfinite(pvec))
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError):
-            ok = False
-        if ok:
-            params = dict(zip(res.model.param_names, map(float, pvec), strict=True))
-            k = int(res.df_model) - 1
-            sigma_b = _sigma(np.asarray(res.resid, dtype=float), k)
-            ps, real_resid = _paramset(y, params, cand, fit.period, k, sigma=sigma_b)
-            # a refit whose parameters do not track the real history is discarded
-            real_scale = _sigma(real_resid, k)
-            ok = (
-                np.isfinite(ps.level)
-                and np.isfinite(sigma_b)
-                and real_scale <= REFIT_MAX_SCALE_RATIO * fit.state.sigma
-            )
-            if ok:
-                out.append(ps)
+    dims = _dims(cand)
+    d = len(dims)
+    log_scale = np.array([k in PRIOR_LOG_UNIFORM for k in dims])
+    n_stage = POSTERIOR_STAGE_DRAWS
+    us, log_t, fits = [], [], []
+    # stage 1: the prior; stage 2: a broad Gaussian around the ML estimate;
+    # later stages: Gaussians fitted to the weighted draws so far
+    u_mle = np.clip(_to_u(_cube_of(fit)), _U_MIN + 1.0, 7.0)
+    proposals: list[tuple[np.ndarray, np.ndarray] | None] = [None, (u_mle, np.eye(d))]
+    weights = None
+    for stage in range(POSTERIOR_STAGES):
+        prop = proposals[stage]
+        if prop is None:
+            u = _prior_draws(n_stage, log_scale, rng)
+        else:
+            mean, chol = prop
+            u = mean + rng.standard_normal((n_stage, d)) @ chol.T
+        u = np.clip(u, _U_MIN - 1.0, -_U_MIN + 1.0)  # outside the cube: prior 0
+        c = 1 / (1 + np.exp(-u))
+        lik = _diffuse_lik(y, cand, fit.period, _theta(c, cand, fit.phi_max))
+        us.append(u)
+        fits.append(lik)
+        log_t.append(lik.log_lik + _log_prior(u, log_scale))
+        # deterministic-mixture weights over all draws and all proposals so far
+        u_all = np.concatenate(us)
+        log_q_parts = [
+            _log_prior(u_all, log_scale) if p is None else _log_norm(u_all, *p) for p in proposals
+        ]
+        log_q = np.logaddexp.reduce(np.stack(log_q_parts), axis=0) - math.log(len(proposals))
+        lw = np.concatenate(log_t) - log_q
+        lw = np.where(np.isfinite(lw), lw, -np.inf)
+        weights = np.exp(lw - lw.max())
+        weights /= weights.sum()
+        if len(proposals) <= stage + 1 < POSTERIOR_STAGES:
+            mean = weights @ u_all
+            dev = u_all - mean
+            cov = (weights[:, None] * dev).T @ dev
+            # widen (heavier than the target) and keep a floor for degenerate weights
+            cov = 1.5 * cov + 0.05 * np.eye(d)
+            proposals.append((mean, np.linalg.cholesky(cov)))
         if progress is not None:
-            progress(b + 1, n_refits)
-    return out if out else [fit.state]
+            progress(stage + 1, POSTERIOR_STAGES)
+    ess = float(1.0 / np.sum(weights**2))
+    # systematic resampling of n_sets parameter sets
+    pos = (rng.random() + np.arange(n_sets)) / n_sets
+    pick = np.minimum(np.searchsorted(np.cumsum(weights), pos), len(weights) - 1)
+    sizes = np.cumsum([len(f.log_lik) for f in fits])
+    which_fit = np.searchsorted(sizes, pick, side="right")
+    local = pick - np.concatenate([[0], sizes[:-1]])[which_fit]
+
+    def gather(attr):
+        return np.stack([getattr(fits[f], attr)[i] for f, i in zip(which_fit, local, strict=True)])
+
+    theta = {
+        key: np.array([fits[f].theta[key][i] for f, i in zip(which_fit, local, strict=True)])
+        for key in ("alpha", "beta", "gamma", "phi")
+    }
+    x0, chol, rss, end0, end_x = (gather(a) for a in ("x0", "chol", "rss", "end0", "end_x"))
+    dof = fits[0].dof
+    sets = np.arange(n_paths) % n_sets
+    sigma = np.sqrt(rss[sets] / rng.chisquare(dof, n_paths))
+    z = rng.standard_normal((n_paths, x0.shape[1]))
+    # x0 = x̂0 + σ L⁻ᵀ z  with  R'R = L Lᵀ, so that Cov(x0) = σ² (R'R)⁻¹
+    dx = np.linalg.solve(chol[sets].transpose(0, 2, 1), z[..., None])[..., 0]
+    x = x0[sets] + sigma[:, None] * dx
+    end = end0[sets] + np.einsum("psk,pk->ps", end_x[sets], x)
+    m = end.shape[1] - 2
+    params = PathParams(
+        alpha=theta["alpha"][sets],
+        beta=theta["beta"][sets],
+        gamma=theta["gamma"][sets],
+        phi=theta["phi"][sets],
+        sigma=sigma,
+        level=end[:, 0],
+        trend=end[:, 1] if cand.trend else np.zeros(n_paths),
+        season=end[:, 2:] if cand.seasonal else np.zeros((n_paths, max(m, 1))),
+    )
+    return params, {"ess": ess, "n_draws": len(weights)}
 
 
 def simulate(
-    paramsets: Sequence[ParamSet],
+    paramsets: Sequence[ParamSet] | PathParams,
     n_paths: int,
     step_buckets: Sequence[tuple[np.ndarray, np.ndarray]],
     n_buckets: int,
@@ -403,8 +650,10 @@ def simulate(
 
     Parameters
     ----------
-    paramsets : sequence of ParamSet
-        Path ``i`` uses ``paramsets[i % len(paramsets)]``.
+    paramsets : sequence of ParamSet, or PathParams
+        Path ``i`` uses ``paramsets[i % len(paramsets)]``; a
+        :class:`PathParams` gives every path its own parameters and states
+        (e.g. from :func:`posterior_draws`).
     n_paths : int
         Number of paths.
     step_buckets : sequence of (int array, float array)
@@ -426,16 +675,13 @@ def simulate(
     numpy.ndarray
         ``(n_paths, n_buckets)`` sums of volume.
     """
-    B = len(paramsets)
-    which = np.arange(n_paths) % B
-
-    def col(name):
-        return np.array([getattr(p, name) for p in paramsets], dtype=float)[which]
-
-    alpha, beta, gamma, phi, sigma = (col(k) for k in ("alpha", "beta", "gamma", "phi", "sigma"))
-    level = col("level")
-    b = col("trend") if trend else np.zeros(n_paths)
-    season = np.stack([p.season for p in paramsets])[which].copy()  # (P, m)
+    pp = paramsets if isinstance(paramsets, PathParams) else PathParams.tile(paramsets, n_paths)
+    if len(pp) != n_paths:
+        raise ValueError(f"simulate: {len(pp)} path parameter sets for {n_paths} paths")
+    alpha, beta, gamma, phi, sigma = pp.alpha, pp.beta, pp.gamma, pp.phi, pp.sigma
+    level = pp.level.copy()
+    b = pp.trend.copy() if trend else np.zeros(n_paths)
+    season = pp.season.copy()  # (P, m)
     m = season.shape[1]
     seasonal = m > 1 or np.any(season != 0)
     out = np.zeros((n_paths, n_buckets))

@@ -282,7 +282,7 @@ def forecast(
         bool,
         typer.Option(
             "--parameter-uncertainty/--no-parameter-uncertainty",
-            help="Bootstrap refits of the ETS model.",
+            help="Draw the ETS parameters from their posterior (parameter uncertainty).",
         ),
     ] = True,
     quiet: Quiet = False,

@@ -1,4 +1,4 @@
-"""Figures of a study report (matplotlib, Agg backend; nothing is shown).
+"""Figures of a study report (matplotlib ``Figure`` objects, no pyplot).
 
 Each function takes labelled results and returns a :class:`matplotlib.figure.Figure`;
 :mod:`roicast.report` saves them as PNG and inlines them in the HTML report.
@@ -6,12 +6,8 @@ Each function takes labelled results and returns a :class:`matplotlib.figure.Fig
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -58,8 +54,9 @@ def _money_axis(ax, currency: str, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-def _new(figsize=(7.5, 4.2)) -> tuple[Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+def _new(figsize=(7.5, 4.2)) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax = fig.subplots()
     ax.grid(alpha=0.3)
     return fig, ax
 
@@ -110,7 +107,8 @@ def fig_cashflow_fan(result: StudyResult, opt: OptionResult) -> Figure:
 def fig_spend_fan(result: StudyResult, opt: OptionResult) -> Figure:
     """Monthly spend fan charts, baseline vs optimized, and instance-hours."""
     cur = result.spec.project.currency
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.0), layout="constrained")
+    fig = Figure(figsize=(10, 4.0), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2)
     t = np.arange(1, result.horizon + 1)
     _fan(ax, t, _qdict(opt.monthly["spend_baseline"]), _GREY, "baseline")
     _fan(ax, t, _qdict(opt.monthly["spend_optimized"]), _BLUE, "optimized")
@@ -246,9 +244,8 @@ def fig_rankings(opt: OptionResult, *, currency: str = "USD", top: int = 12) -> 
     """Rankings from the Monte Carlo run side by side: Spearman ρ, contribution to variance, binned swing."""
     rk = opt.extras["rankings"]
     rk = rk.reindex(rk["spearman"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
-    fig, axes = plt.subplots(
-        1, 3, figsize=(11, 0.42 * max(len(rk), 3) + 1.3), layout="constrained", sharey=True
-    )
+    fig = Figure(figsize=(11, 0.42 * max(len(rk), 3) + 1.3), layout="constrained")
+    axes = fig.subplots(1, 3, sharey=True)
     y = np.arange(len(rk))
     colors = [_ORANGE if flag else _BLUE for flag in rk["nonmonotonic"]]
     axes[0].barh(y, rk["spearman"], color=colors)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
@@ -182,7 +181,6 @@ def _add_sensitivity(ds: xr.Dataset, result: StudyResult, opts: list[str]) -> No
 
 def _save(fig, path: Path) -> str:
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path.name
 
 
@@ -212,6 +210,10 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
     figs["tornado"] = _save(
         figures.fig_tornado(opt, output="npv", currency=cur), folder / "tornado_npv.png"
     )
+    if "rankings" in opt.extras:
+        figs["rankings"] = _save(figures.fig_rankings(opt, currency=cur), folder / "rankings.png")
+    if "sobol" in opt.extras:
+        figs["sobol"] = _save(figures.fig_sobol(opt), folder / "sobol.png")
     if len(result.options) > 1:
         figs["options"] = _save(figures.fig_options(result), folder / "options.png")
     return figs

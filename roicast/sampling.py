@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from roicast._qmc import uniforms
-from roicast.correlation import iman_conover
+from roicast.correlation import check_correlation, iman_conover
 from roicast.distributions import Q_HIGH, Q_LOW, Distribution, Fixed, Uniform
 from roicast.errors import RoicastError
 from roicast.simulate import INPUT_NAMES
@@ -117,6 +117,26 @@ def _correlation_matrix(spec: Spec, names: list[str]) -> np.ndarray | None:
     return corr
 
 
+def uncertain_inputs(spec: Spec, *, n_paths: int) -> list[str]:
+    """Inputs with their own uncertainty in at least one option (tied inputs excluded)."""
+    dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
+    ties = {o.name: set(o.inherits) for o in spec.options}
+    return [
+        n
+        for n in INPUT_NAMES
+        if any(not d[n].is_fixed and n not in ties[o] for o, d in dists.items())
+    ]
+
+
+def check_correlations(spec: Spec) -> None:
+    """Refuse correlations between inputs that are not uncertain, or a matrix that is not PSD."""
+    if not spec.correlations:
+        return
+    names = uncertain_inputs(spec, n_paths=2)
+    corr = _correlation_matrix(spec, names)
+    check_correlation(corr, name="correlations")
+
+
 def sample_inputs(
     spec: Spec,
     n_draws: int,
@@ -149,7 +169,7 @@ def sample_inputs(
     )
     corr = _correlation_matrix(spec, uncertain)
     if corr is not None:
-        u = iman_conover(u, corr, seed=rng)
+        u = iman_conover(u, corr, seed=rng, name="correlations")
     u = np.clip(u, Q_LOW, Q_HIGH)
     values = np.empty((len(dists), n_draws, len(INPUT_NAMES)))
     for o, (oname, d) in enumerate(dists.items()):

@@ -214,8 +214,24 @@ class Simulation(_Section):
 
 
 class Correlation(_Section):
+    """A Spearman rank correlation between two model inputs (imposed by Iman–Conover)."""
+
     between: tuple[str, str]
     rho: float = Field(ge=-1, le=1)
+
+    @field_validator("between")
+    @classmethod
+    def _inputs(cls, v: tuple[str, str]) -> tuple[str, str]:
+        from roicast.simulate import INPUT_NAMES
+
+        for name in v:
+            if name not in INPUT_NAMES:
+                raise ValueError(
+                    f"{name!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
+                )
+        if v[0] == v[1]:
+            raise ValueError(f"an input cannot be correlated with itself ({v[0]!r})")
+        return v
 
 
 class Option(_Section):
@@ -443,6 +459,12 @@ def load_spec(path: Path | str) -> Spec:
     except UnicodeDecodeError:
         raise RoicastError(f"{path}: not a UTF-8 text file") from None
     spec = spec_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+    from roicast.sampling import check_correlations
+
+    try:
+        check_correlations(spec)
+    except RoicastError as e:
+        raise RoicastError(f"{path}: {e}") from None
     hp = spec.history_path()
     if hp is not None and not hp.is_file():
         raise RoicastError(

@@ -372,6 +372,10 @@ def analyse_option(
     )
     if not (sensitivity and free):
         return
+    if np.ptp(npv) == 0:  # NPV does not vary: nothing to attribute, nothing to learn
+        res.extras["evpi"] = 0.0
+        res.extras["evppi"] = pd.Series(0.0, index=pd.Index(free, name="input"), name="evppi")
+        return
     x = sample.values.sel(option=name, input=free).to_pandas()
     roi = res.metrics["roi"].values
     res.extras["rankings"] = rankings(x, npv)
@@ -384,7 +388,7 @@ def analyse_option(
     res.extras["break_even"] = break_even(ev.mean_npv, free_d)
     res.extras["evpi"] = evpi(npv)
     res.extras["evppi"] = evppi(x, npv)
-    if sim.sobol:
+    if sim.sobol and np.ptp(npv) > 1e-9 * max(1.0, float(np.abs(npv).max())):
         rng = np.random.default_rng([seed, 3])
         res.extras["sobol"] = sobol_indices(
             ev.per_row, {**free_d, NOISE: DEMAND_RANK}, sim.sobol_n, seed=rng

@@ -95,26 +95,78 @@ def _local_linear_trend(seed, n=40, alpha=0.3, beta=0.1, sigma=0.05):
     return pd.Series(np.exp(y), index=pd.date_range("2020-01-06", periods=n, freq="7D"))
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known gap: on 28-point histories the ETS MLE often puts α, β at 0; refits "
-    "generated from such a fit stay at 0, so bootstrap refits do not widen the bands",
-)
-def test_short_history_parameter_uncertainty_improves_coverage():
-    def coverage(pu):
-        rows = [
-            backtest(
-                _local_linear_trend(s),
-                horizons=[12],
-                n_origins=1,
-                min_train=28,
-                n_paths=300,
-                n_refits=10,
-                parameter_uncertainty=pu,
-                seed=s,
-            ).table.loc["all", "coverage_80"]
-            for s in range(30)
-        ]
-        return float(np.mean(rows))
+# Tolerance from the binomial standard error.  At a fixed long horizon h, the
+# indicator "held-out point inside the 80 % band" is Bernoulli(p), independent
+# across replicate series (each has its own seed), so the coverage over R
+# series has standard error sqrt(p(1 − p)/R), 0.4/sqrt(R) at p = 0.8.  Pooling
+# the long horizons of a series into one per-series share c_s ∈ [0, 1] keeps
+# the series independent and only lowers the variance, so 0.4/sqrt(R) stays a
+# conservative bound for the coverage of a calibrated forecaster.
+# The two forecasters are scored on the same series, so their difference is a
+# paired (McNemar-type) comparison: d_s = c_s(on) − c_s(off) ∈ [−1, 1] has
+# Var(d_s) ≤ E[d_s²] ≤ E|d_s| (the share of discordant indicators), hence
+# SE(mean d) ≤ sqrt(mean|d_s| / R).  The tests ask for an improvement of more
+# than two such standard errors (one-sided, ≈ 2.3 % false alarm), for the
+# improved coverage to be closer to 0.8, and not to overshoot 0.8 by more than
+# 2 · 0.4/sqrt(R) (wide bands are not bought for free).
+def _assert_closer_to_nominal(plain: np.ndarray, pu: np.ndarray) -> None:
+    r = len(plain)
+    d = pu - plain
+    se_diff = np.sqrt(max(np.mean(np.abs(d)), 1e-12) / r)
+    cov_off, cov_on = float(np.mean(plain)), float(np.mean(pu))
+    msg = (cov_off, cov_on, se_diff)
+    assert cov_on - cov_off > 2 * se_diff, msg
+    assert abs(cov_on - 0.8) < abs(cov_off - 0.8), msg
+    assert cov_on <= 0.8 + 2 * 0.4 / np.sqrt(r), msg
 
-    assert coverage(True) > coverage(False) + 0.05
+
+def _long_horizon_coverage(n_series, n_train, horizon, long_from, n_paths, seed0=0):
+    """Per-series 80 % coverage at horizons long_from..horizon, (off, on)."""
+    from roicast.forecast.ets import fit_ets, posterior_draws, simulate
+
+    steps = [(np.array([h]), np.array([1.0])) for h in range(horizon)]
+    inside = {False: [], True: []}
+    for s in range(n_series):
+        y = np.log(_local_linear_trend(seed0 + s, n=n_train + horizon).to_numpy())
+        fit = fit_ets(y[:n_train], period=52, horizon_steps=horizon, freq_label="weekly")
+        rng = np.random.default_rng(1000 + s)
+        for pu in (False, True):
+            sets = posterior_draws(fit, 200, n_paths, rng)[0] if pu else [fit.state]
+            sims = simulate(sets, n_paths, steps, horizon, rng, trend=fit.candidate.trend)
+            lo, hi = np.quantile(np.log(sims[:, long_from - 1 :]), [0.1, 0.9], axis=0)
+            obs = y[n_train + long_from - 1 : n_train + horizon]
+            inside[pu].append(np.mean((lo <= obs) & (obs <= hi)))
+    return np.array(inside[False]), np.array(inside[True])
+
+
+def test_parameter_uncertainty_improves_long_horizon_coverage_fast():
+    """Short histories (28 weeks) of a known local linear trend: the plug-in
+    bands cover far less than 80 % at 9–12 weeks ahead (the ML estimates of
+    α, β often sit at 0); posterior parameter draws bring coverage closer to
+    nominal, by more than the binomial tolerance."""
+    _assert_closer_to_nominal(
+        *_long_horizon_coverage(40, n_train=28, horizon=12, long_from=9, n_paths=300)
+    )
+
+
+@pytest.mark.slow
+def test_short_history_parameter_uncertainty_improves_coverage():
+    """The same through the public backtest, on 60 other series."""
+
+    def coverage(pu):
+        return np.array(
+            [
+                backtest(
+                    _local_linear_trend(s),
+                    horizons=[(9, 12)],
+                    n_origins=1,
+                    min_train=28,
+                    n_paths=400,
+                    parameter_uncertainty=pu,
+                    seed=s,
+                ).table.loc["9-12", "coverage_80"]
+                for s in range(100, 160)
+            ]
+        )
+
+    _assert_closer_to_nominal(coverage(False), coverage(True))
