@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from roicast.errors import RoicastError
+from roicast.sensitivity._common import as_generator
 
 __all__ = ["METHODS", "as_generator", "uniforms"]
 
@@ -23,23 +24,6 @@ METHODS = ("lhs", "sobol", "mc")
 # unbounded distribution stays finite: ppf(2**-53) of a standard normal is ≈ -8.1.
 _LOW = 2.0**-53
 _HIGH = 1.0 - 2.0**-53
-
-
-def as_generator(seed: Any, field: str = "seed") -> np.random.Generator:
-    """Return a Generator for ``seed``: a non-negative int or a ``numpy.random.Generator``.
-
-    ``seed=0`` is a seed like any other; ``None`` is refused so every run is
-    reproducible.
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise RoicastError(
-            f"`{field}` must be a non-negative int or a numpy.random.Generator, got {seed!r}"
-        )
-    if seed < 0:
-        raise RoicastError(f"`{field}` must be a non-negative int, got {seed}")
-    return np.random.default_rng(int(seed))
 
 
 def _positive_int(value: Any, field: str) -> int:

@@ -68,3 +68,25 @@ def spec_dir(tmp_path) -> Path:
 def small_spec(spec_dir, demo_raw) -> Path:
     """A small copy of the demo spec and its history in a temporary folder."""
     return write_toml(spec_dir / "study.toml", demo_raw)
+
+
+def no_history_raw(
+    example: str = "quantization",
+    *,
+    draws: int = 1000,
+    seed: int | None = None,
+    start_volume: float = 2.5e7,
+    growth: tuple[float, float] = (0.1, 0.5),
+) -> dict:
+    """A demo spec as a dict in no-history mode (no forecast fitting), small: fast to run."""
+    raw = tomllib.loads((DEMO / f"{example}.toml").read_text())
+    raw["project"]["start"] = "2026-01"
+    raw["demand"] = {
+        "start_volume": start_volume,
+        "annual_growth": {"dist": "uniform", "low": growth[0], "high": growth[1]},
+        "paths": 200,
+    }
+    raw["simulation"].update(draws=draws, tornado_draws=200, sobol_n=256)
+    if seed is not None:
+        raw["simulation"]["seed"] = seed
+    return raw

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -14,21 +13,13 @@ from roicast.errors import RoicastError
 from roicast.spec import spec_from_dict
 from roicast.study import run_study
 from roicast.summary import summary
+from tests.conftest import no_history_raw
 
 DEMO = Path(str(files("roicast.demo")))
 
 
 def options_raw() -> dict:
-    """The options demo (fp8, batching, both = fp8 + batching) in no-history mode, small."""
-    raw = tomllib.loads((DEMO / "options.toml").read_text())
-    raw["project"]["start"] = "2026-01"
-    raw["demand"] = {
-        "start_volume": 2.5e7,
-        "annual_growth": {"dist": "uniform", "low": 0.1, "high": 0.5},
-        "paths": 200,
-    }
-    raw["simulation"].update(draws=1000, seed=8, tornado_draws=200, sobol_n=256)
-    return raw
+    return no_history_raw("options", draws=1000, seed=8)
 
 
 @pytest.fixture(scope="module")

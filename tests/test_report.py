@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from roicast.report import write_report
 from roicast.simulate import INPUT_NAMES
 from roicast.spec import spec_from_dict
 from roicast.study import QUANTILES, run_study
-from tests.conftest import write_toml
+from tests.conftest import no_history_raw, write_toml
 
 DEMO = Path(str(files("roicast.demo")))
 DATA = Path(__file__).parent / "data"
@@ -28,16 +27,7 @@ runner = CliRunner()
 
 
 def options_raw() -> dict:
-    """The options demo (three options) in no-history mode, small."""
-    raw = tomllib.loads((DEMO / "options.toml").read_text())
-    raw["project"]["start"] = "2026-01"
-    raw["demand"] = {
-        "start_volume": 2.5e7,
-        "annual_growth": {"dist": "uniform", "low": 0.1, "high": 0.5},
-        "paths": 200,
-    }
-    raw["simulation"].update(draws=800, seed=21, tornado_draws=200, sobol_n=256)
-    return raw
+    return no_history_raw("options", draws=800, seed=21)
 
 
 def single_raw() -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -19,22 +18,13 @@ from roicast.sampling import DEMAND_RANK, check_correlations, option_distributio
 from roicast.simulate import INPUT_NAMES
 from roicast.spec import spec_from_dict
 from roicast.study import run_study
-from tests.conftest import write_toml
+from tests.conftest import no_history_raw, write_toml
 
 DEMO = Path(str(files("roicast.demo")))
 
 
 def fast_raw() -> dict:
-    """The demo spec in no-history mode (no forecast fitting): fast to run."""
-    raw = tomllib.loads((DEMO / "quantization.toml").read_text())
-    raw["project"]["start"] = "2026-01"
-    raw["demand"] = {
-        "start_volume": 2.0e7,
-        "annual_growth": {"dist": "uniform", "low": 0.1, "high": 0.6},
-        "paths": 200,
-    }
-    raw["simulation"].update(draws=1000, tornado_draws=200, sobol_n=256)
-    return raw
+    return no_history_raw(draws=1000, start_volume=2.0e7, growth=(0.1, 0.6))
 
 
 def wide_raw() -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,21 +15,13 @@ from roicast.report import write_report
 from roicast.spec import spec_from_dict
 from roicast.study import run_study
 from roicast.summary import summary
+from tests.conftest import no_history_raw
 
 DEMO = Path(str(files("roicast.demo")))
 
 
 def fast_raw() -> dict:
-    """The demo spec in no-history mode (no forecast fitting): fast to run."""
-    raw = tomllib.loads((DEMO / "quantization.toml").read_text())
-    raw["project"]["start"] = "2026-01"
-    raw["demand"] = {
-        "start_volume": 2.5e7,
-        "annual_growth": {"dist": "uniform", "low": 0.1, "high": 0.5},
-        "paths": 200,
-    }
-    raw["simulation"].update(draws=1000, seed=5, tornado_draws=200, sobol_n=256)
-    return raw
+    return no_history_raw(draws=1000, seed=5)
 
 
 def controlled_raw(benefit) -> dict:
