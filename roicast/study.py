@@ -243,6 +243,8 @@ def run_study(
         del series
         t_sim += time.perf_counter() - t0
 
+        if progress:
+            progress("sensitivity", k, len(spec.options))
         t0 = time.perf_counter()
         res = OptionResult(name=opt.name, metrics=mds, monthly=monthly, tornado={})
         analyse_option(
@@ -261,6 +263,7 @@ def run_study(
     timings["sensitivity"] = t_tor
     if progress:
         progress("simulate", len(spec.options), len(spec.options))
+        progress("sensitivity", len(spec.options), len(spec.options))
     return StudyResult(
         spec=spec,
         forecast=fc,
