@@ -272,6 +272,8 @@ def projects_from_table(template: Path | str, table: Path | str) -> list[Planned
     for i, row in enumerate(data, 1):
         source = f"{table} row {i}"
         name = f"{base_name} #{i}"
+        if "project.name" in header and len(row) > header.index("project.name"):
+            name = str(_parse_cell(row[header.index("project.name")]) or name)
         try:
             if len(row) != len(header):
                 raise RoicastError(f"{len(row)} cells for {len(header)} columns")
@@ -500,7 +502,7 @@ def _run_dask(
                 n_workers=dask_local,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: 8787 may be taken
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)

@@ -316,6 +316,11 @@ def forecast(
     out_console.print("wrote " + ", ".join(str(f) for f in files_written), highlight=False)
 
 
+from roicast.batch_cli import batch as _batch  # noqa: E402
+
+app.command(name="batch")(_batch)
+
+
 def main() -> None:  # pragma: no cover - console script entry point
     try:
         app()

@@ -1,0 +1,5 @@
+"""``python -m roicast``: the command line."""
+
+from roicast.cli import main
+
+main()

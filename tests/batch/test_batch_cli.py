@@ -1,0 +1,55 @@
+"""The `roicast batch` command, on a local Typer app (cli.py registers the same function)."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from roicast.batch_cli import batch
+
+app = typer.Typer()
+app.command(name="batch")(batch)
+app.command(name="noop")(lambda: None)  # two commands: `batch` is named as in roicast's CLI
+
+FAST = ["--workers", "0", "--no-report", "--no-sensitivity", "--quiet"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, ["batch", *map(str, args)])
+
+
+def test_batch_prints_a_ranking_and_exits_0(specs, tmp_path):
+    r = invoke(*specs, "--out", tmp_path / "out", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "3 projects — 3 run, 0 reused, 0 failed" in r.stdout
+    assert "alpha" in r.stdout and "portfolio.csv" in r.stdout
+    assert (tmp_path / "out" / "portfolio.csv").is_file()
+    again = invoke(*specs, "--out", tmp_path / "out", "--resume", *FAST)
+    assert again.exit_code == 0 and "0 run, 3 reused" in again.stdout
+
+
+def test_a_failed_project_exits_1_with_a_count(specs, spec_dir, tmp_path):
+    (spec_dir / "broken.toml").write_text("[project]\nname = 'broken'\n")
+    r = invoke(*specs, spec_dir / "broken.toml", "--out", tmp_path / "out", *FAST)
+    assert r.exit_code == 1
+    assert "1 of 4 projects failed" in r.stderr
+    assert "failed: broken:" in r.stderr
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "nothing to run"),
+        (["--template", "t.toml"], "--template and --table go together"),
+        (["x.toml", "--dask-local", "2", "--scheduler", "tcp://h:1"], "exclude each other"),
+        (["x.toml", "--draws", "5"], "too few"),
+    ],
+)
+def test_bad_combinations_are_one_line_errors(tmp_path, args, message):
+    r = invoke(*args, "--out", tmp_path / "out")
+    assert r.exit_code == 1
+    assert message in r.stderr
+    assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) <= 2
+    assert not (tmp_path / "out").exists()
