@@ -156,6 +156,7 @@ def _run(task: ProjectTask) -> dict[str, Any]:
         price_seed=task.price_seed,
         forecast=fc,
         sensitivity=task.sensitivity,
+        monthly=task.report,
     )
     with atomic_dir(task.folder) as tmp:
         if task.report:

@@ -295,6 +295,10 @@ def write_report(result: StudyResult, out: Path | str, *, report: bool = True) -
     Files: ``summary.json``, ``results.nc``, and with ``report``:
     ``report.md``, ``report.html`` (self-contained) and ``figures/*.png``.
     """
+    if "cumulative_cash_flow" not in next(iter(result.options.values())).monthly:
+        raise RoicastError(
+            "write_report: the study was run with monthly=False; rerun it with monthly=True"
+        )
     doc = make_summary(result)
     with atomic_dir(out) as tmp:
         write_json(doc, tmp / "summary.json")

@@ -158,6 +158,7 @@ def run_study(
     price_seed: int | None = None,
     forecast: Forecast | None = None,
     sensitivity: bool = True,
+    monthly: bool = True,
 ) -> StudyResult:
     """Run the whole study of ``spec``.
 
@@ -181,6 +182,10 @@ def run_study(
         Compute the full sensitivity analysis (rankings, Sobol, scenarios,
         break-even, value of information); the tornado and the Monte Carlo
         standard errors are always computed.
+    monthly : bool
+        Keep the monthly quantiles of spend, instance-hours and cumulative cash
+        flow (needed by the report's fan charts and ``results.nc``); a batch
+        without reports skips them.
 
     Returns
     -------
@@ -228,25 +233,25 @@ def run_study(
         t0 = time.perf_counter()
         x = np.ascontiguousarray(sample.values.isel(option=k).values)
         metrics, series = simulate_arrays(
-            x, demand, seed=seed, discount_rate=discount, monthly=True, price_seed=price_seed
+            x, demand, seed=seed, discount_rate=discount, monthly=monthly, price_seed=price_seed
         )
         mds = xr.Dataset(
             {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
             coords={"draw": np.arange(n)},
         )
-        qs = np.quantile(series, QUANTILES, axis=1)  # (quantile, series, month)
-        monthly = xr.Dataset(
-            {name: (("quantile", "month"), qs[:, j, :]) for j, name in enumerate(SERIES_NAMES)},
-            coords={"quantile": list(QUANTILES), "month": months},
-        )
-        monthly["prob_paid_back"] = ("month", _paid_back_curve(metrics, horizon))
+        mq = xr.Dataset(coords={"quantile": list(QUANTILES), "month": months})
+        if monthly:
+            qs = np.quantile(series, QUANTILES, axis=1)  # (quantile, series, month)
+            for j, name in enumerate(SERIES_NAMES):
+                mq[name] = (("quantile", "month"), qs[:, j, :])
+        mq["prob_paid_back"] = ("month", _paid_back_curve(metrics, horizon))
         del series
         t_sim += time.perf_counter() - t0
 
         if progress:
             progress("sensitivity", k, len(spec.options))
         t0 = time.perf_counter()
-        res = OptionResult(name=opt.name, metrics=mds, monthly=monthly, tornado={})
+        res = OptionResult(name=opt.name, metrics=mds, monthly=mq, tornado={})
         analyse_option(
             res,
             sample,
