@@ -96,7 +96,8 @@ def failed_record(task_like: dict[str, Any], error: str, seconds: float = 0.0) -
     return {**task_like, "folder": "", "status": "failed", "error": one_line, "seconds": seconds}
 
 
-def _base(task: ProjectTask) -> dict[str, Any]:
+def base_record(task: ProjectTask) -> dict[str, Any]:
+    """The identity columns of a project's portfolio row."""
     return {
         "name": task.name,
         "source": task.source,
@@ -114,8 +115,10 @@ def record_from(doc: dict[str, Any], npv, base: dict[str, Any]) -> dict[str, Any
     """
     import numpy as np
 
+    from roicast.sensitivity import evpi as _evpi
+
     npv = np.asarray(npv, dtype=float)
-    evpi = float(np.mean(np.maximum(npv, 0.0)) - max(float(npv.mean()), 0.0))
+    evpi = float(_evpi(npv))
     n, r, pb = doc["npv"], doc["roi"], doc["payback_months"]
     return {
         **base,
@@ -168,7 +171,7 @@ def _run(task: ProjectTask) -> dict[str, Any]:
         npv = np.ascontiguousarray(metrics["npv"].values, dtype=np.float64)
         np.save(tmp / NPV_FILE, npv)
         np.save(tmp / ROI_FILE, np.ascontiguousarray(metrics["roi"].values, dtype=np.float64))
-        rec = record_from(doc, npv, _base(task))
+        rec = record_from(doc, npv, base_record(task))
         rec["seconds"] = time.perf_counter() - t0
         rec["timings"] = {k: float(v) for k, v in result.timings.items()}
         marker = {
@@ -199,7 +202,7 @@ def run_task(task: ProjectTask) -> dict[str, Any]:
         error = str(e)
     except Exception as e:  # a project's failure must not stop the batch
         error = f"{type(e).__name__}: {e}"
-    return failed_record(_base(task), error, time.perf_counter() - t0)
+    return failed_record(base_record(task), error, time.perf_counter() - t0)
 
 
 def read_marker(folder: Path) -> dict[str, Any] | None:

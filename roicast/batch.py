@@ -66,6 +66,7 @@ from roicast import __version__
 from roicast._batch_worker import (
     NPV_FILE,
     ProjectTask,
+    base_record,
     failed_record,
     init_worker,
     read_marker,
@@ -376,17 +377,6 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _base_of(t: ProjectTask) -> dict[str, Any]:
-    return {
-        "name": t.name,
-        "source": t.source,
-        "folder": t.rel_folder,
-        "spec_hash": t.spec.spec_hash,
-        "seed": t.seed,
-        "draws": t.draws,
-    }
-
-
 def _error_text(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}".replace("\n", "; ")
 
@@ -458,7 +448,7 @@ def _run_pool(
                     if breaks[t.name] >= 2:
                         emit(
                             failed_record(
-                                _base_of(t),
+                                base_record(t),
                                 "worker process died while running this project (twice); "
                                 "out of memory?",
                             )
@@ -466,7 +456,7 @@ def _run_pool(
                     else:
                         pending.appendleft(t)
                 except Exception as e:  # e.g. a task that cannot be pickled
-                    emit(failed_record(_base_of(t), _error_text(e)))
+                    emit(failed_record(base_record(t), _error_text(e)))
             if broken:
                 for t in inflight.values():
                     breaks[t.name] += 1
@@ -538,7 +528,7 @@ def _run_dask(
             try:
                 rec = fut.result()
             except Exception as e:  # KilledWorker, a lost connection, …
-                rec = failed_record(_base_of(t), _error_text(e))
+                rec = failed_record(base_record(t), _error_text(e))
             fut.release()
             emit(rec)
             submit()
