@@ -310,7 +310,8 @@ class Spec(_Section):
         return h if h.is_absolute() else (self.base_dir / h)
 
 
-def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def _override(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """A section with an option's fields replacing the shared ones (a field's table is replaced whole)."""
     out = copy.deepcopy(dict(base))
     for k, v in over.items():
         out[k] = v
@@ -397,7 +398,7 @@ def spec_from_dict(
             if not isinstance(shared, Mapping) or not isinstance(own, Mapping):
                 opt[sec] = own if not isinstance(own, Mapping) else shared
                 continue
-            opt[sec] = _deep_merge(shared, own)
+            opt[sec] = _override(shared, own)
         for k in list(b):
             # shorthand: `[[option]] throughput_gain = …` for a field of one option section
             owners = [s for s in OPTION_SECTIONS if k in _SECTION_FIELDS[s]]
