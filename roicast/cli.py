@@ -81,7 +81,9 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
 
     cur = doc["currency"]
     t = Table(
-        title=f"{doc['project']}  ({doc['draws']} draws, seed {doc['seed']}, {doc['horizon_months']} months)"
+        title=doc["project"],
+        caption=f"{doc['draws']} draws, seed {doc['seed']}, {doc['horizon_months']} months from "
+        f"{doc['start_month']}; ± Monte Carlo standard error",
     )
     t.add_column("")
     for c in ("P10", "P50", "P90", "mean"):
@@ -97,8 +99,27 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
         return "> horizon" if x is None else f"{x:.1f}"
 
     npv, roi, pb = doc["npv"], doc["roi"], doc["payback_months"]
-    t.add_row("NPV", m(npv["p10"]), m(npv["p50"]), m(npv["p90"]), m(npv["mean"]))
-    t.add_row("ROI", p(roi["p10"]), p(roi["p50"]), p(roi["p90"]), p(roi["mean"]))
+    conv = doc.get("convergence", {})
+
+    def se(stat: str) -> str:
+        return (
+            f" ± {m(conv[stat]['se'])}" if stat in conv and conv[stat].get("se") is not None else ""
+        )
+
+    t.add_row(
+        "NPV",
+        m(npv["p10"]) + se("p10"),
+        m(npv["p50"]) + se("p50"),
+        m(npv["p90"]) + se("p90"),
+        f"{m(npv['mean'])} ± {m(npv['se_mean'])}",
+    )
+    t.add_row(
+        "ROI",
+        p(roi["p10"]),
+        p(roi["p50"]),
+        p(roi["p90"]),
+        f"{p(roi['mean'])} ± {p(roi['se_mean'])}",
+    )
     t.add_row("Payback (months)", mo(pb["p10"]), mo(pb["p50"]), mo(pb["p90"]), "")
     out_console.print(t)
     dec = doc["decision"]
@@ -112,7 +133,18 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
     out_console.print(
         f"P(NPV < 0): {p(doc['prob_npv_negative'])}   paid back within horizon: {p(pb['prob_within_horizon'])}"
     )
+    for c in dec["conditions"]:
+        se = f" ± {c['se']:.3f}" if "se" in c else ""
+        value = "not reached" if c["value"] is None else f"{c['value']:.3g}{se}"
+        out_console.print(
+            f"  {'pass' if c['passed'] else 'FAIL'}: {c['rule']}: {value} vs {c['threshold']}"
+        )
     out_console.print(f"Verdict: [bold {colour}]{dec['verdict'].upper()}[/] ({dec['reason']})")
+    if "until_stable" in doc:
+        u = doc["until_stable"]
+        ok = all(o["converged"] for o in u["options"].values())
+        state = "stable" if ok else "NOT stable: cap reached"
+        out_console.print(f"Draws chosen by --until-stable {u['tol']}: {doc['draws']} ({state})")
     if out is not None:
         out_console.print(
             f"Report: {out / 'report.html'}  (also report.md, summary.json, results.nc)"

@@ -31,6 +31,7 @@ def decide(res: OptionResult, spec, horizon: int) -> dict[str, Any]:
             "value": p_pos,
             "threshold": rule.min_prob_positive_npv,
             "passed": p_pos >= rule.min_prob_positive_npv,
+            "se": float(np.sqrt(p_pos * (1 - p_pos) / npv.size)),  # binomial Monte Carlo s.e.
         }
     ]
     if rule.max_payback_p50_months is not None:
