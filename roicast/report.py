@@ -67,6 +67,9 @@ def atomic_dir(out: Path | str, *, marker: str = _MARKER) -> Iterator[Path]:
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; the output is an ordinary folder
     try:
         yield tmp
         old = None
