@@ -484,6 +484,8 @@ def parse_distribution(value: Any) -> Distribution:
             raise _fail(
                 "discrete needs `values` and `weights` as lists of the same, non-zero length"
             )
+        if any(isinstance(x, bool) for x in (*vals, *wts)):
+            raise _fail("discrete `values` and `weights` must be numbers, not booleans")
         try:
             v = [float(x) for x in vals]
             w = [float(x) for x in wts]

@@ -118,7 +118,9 @@ class ModelEvaluator:
             sl = slice(start, start + block.shape[0])
             out["npv"][sl] = m[:, :, _NPV].mean(axis=1)
             roi = m[:, :, _ROI]
-            out["roi"][sl] = np.where(np.isfinite(roi), roi, 0.0).mean(axis=1)
+            finite = np.isfinite(roi)
+            with np.errstate(invalid="ignore"):  # rows where ROI is undefined (K = 0): NaN
+                out["roi"][sl] = np.where(finite, roi, 0.0).sum(axis=1) / finite.sum(axis=1)
             out["payback_months"][sl] = np.median(
                 np.minimum(m[:, :, _PAYBACK], self.horizon), axis=1
             )

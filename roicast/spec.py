@@ -148,7 +148,9 @@ class Demand(_Section):
 class Baseline(_Section):
     throughput: Positive = Field(description="units/s one instance serves at the SLO")
     utilization: Fraction = Field(description="average utilization of paid instance-hours")
-    price: Positive = Field(description="$ per instance-hour today")
+    price: _dist(0, 10_000, lo_open=True) = Field(
+        description="$ per instance-hour today (at most 10 000)"
+    )
     floor_instances: NonNegative = Field(Fixed(0.0), description="always-on instances")
 
 
@@ -160,8 +162,10 @@ class Optimized(_Section):
 
 
 class Pricing(_Section):
-    annual_change: PriceChange = Fixed(0.0)
-    annual_volatility: NonNegative = Fixed(0.0)
+    """GPU price path: ``annual_change`` is the median (geometric) yearly change, ``annual_volatility`` σ."""
+
+    annual_change: _dist(-1, 10, lo_open=True) = Fixed(0.0)
+    annual_volatility: _dist(0, 3) = Fixed(0.0)
 
 
 class Implementation(_Section):
@@ -285,6 +289,30 @@ class Spec(_Section):
             )
         from roicast.simulate import INPUT_NAMES
 
+        horizon = self.project.horizon_months
+        for i, launch in enumerate(self.demand.launches):
+            if launch.month > horizon:
+                raise ValueError(
+                    f"demand.launches[{i}].month: {launch.month} is after the study's last month "
+                    f"(project.horizon_months = {horizon})"
+                )
+        for o in self.options:
+            go_live = o.implementation.months
+            if go_live.bounds()[1] >= horizon:
+                where = (
+                    "implementation.months"
+                    if len(self.options) == 1
+                    else f"option[{o.name}].implementation.months"
+                )
+                what = (
+                    f"value {go_live.median:g}"
+                    if go_live.is_fixed
+                    else f"{go_live.describe()} reaches {go_live.bounds()[1]:g}"
+                )
+                raise ValueError(
+                    f"{where}: {what}; must be below project.horizon_months ({horizon}): "
+                    "the optimization must go live within the study"
+                )
         for key in self.sources:
             if key not in INPUT_NAMES:
                 raise ValueError(

@@ -110,9 +110,21 @@ def _num(v: float) -> float | None:
 
 
 def _quantiles_with_inf(x: np.ndarray, qs: list[float]) -> np.ndarray:
+    """numpy's default (linear) quantiles, extended to +inf values (NaN counts as +inf).
+
+    Between a finite value and +inf the quantile is +inf (not reached), so the
+    result agrees with ``np.quantile`` wherever both are finite.
+    """
     s = np.sort(np.where(np.isnan(x), np.inf, x))
-    n = s.size
-    return np.array([s[min(n - 1, math.ceil(q * n) - 1)] for q in qs])
+    out = []
+    for q in qs:
+        h = (s.size - 1) * q
+        lo, hi = math.floor(h), math.ceil(h)
+        if hi == lo or not np.isfinite(s[hi]):
+            out.append(s[lo] if hi == lo else np.inf)
+        else:
+            out.append(s[lo] + (s[hi] - s[lo]) * (h - lo))
+    return np.array(out)
 
 
 def forecast_for(spec: Spec, *, seed: int, progress: Progress | None = None) -> Forecast:
@@ -235,6 +247,7 @@ def run_study(
         metrics, series = simulate_arrays(
             x, demand, seed=seed, discount_rate=discount, monthly=monthly, price_seed=price_seed
         )
+        _check_finite(metrics, sample, opt.name)
         mds = xr.Dataset(
             {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
             coords={"draw": np.arange(n)},
@@ -409,6 +422,24 @@ def _empty_tornado() -> dict[str, pd.DataFrame]:
     return {
         k: pd.DataFrame(columns=cols, index=pd.Index([], name="input")) for k in TORNADO_OUTPUTS
     }
+
+
+def _check_finite(metrics: np.ndarray, sample: Sample, option: str) -> None:
+    """Refuse a study whose cash flows overflow, naming the inputs of the first bad draw."""
+    key = metrics[:, [METRIC_NAMES.index("npv"), METRIC_NAMES.index("investment")]]
+    # beyond 1e150 the statistics (variances) overflow; no real project gets near it
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.abs(key) < 1e150).all(axis=1))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    vals = sample.values.sel(option=option).isel(draw=i)
+    shown = ", ".join(f"{name}={float(vals.sel(input=name)):.4g}" for name in sample.uncertain)
+    raise RoicastError(
+        f"option[{option}]: the cash flows overflow in {bad.size} of {metrics.shape[0]} draws "
+        f"(first: draw {i}, {shown or 'every input fixed'}); check the spec's magnitudes "
+        "(prices, volumes, pricing.annual_volatility)"
+    )
 
 
 def _paid_back_curve(metrics: np.ndarray, horizon: int) -> np.ndarray:

@@ -35,7 +35,8 @@ def decide(res: OptionResult, spec, horizon: int) -> dict[str, Any]:
         }
     ]
     if rule.max_payback_p50_months is not None:
-        p50 = float(np.quantile(np.where(np.isfinite(pb), pb, np.inf), 0.5, method="inverted_cdf"))
+        p50 = summarize_distribution(pb)["p50"]  # the same P50 summary.json reports
+        p50 = np.inf if p50 is None else p50
         conds.append(
             {
                 "rule": "P50 payback months <= max_payback_p50_months",

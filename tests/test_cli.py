@@ -114,7 +114,7 @@ def test_validate_ok(small_spec):
         ),
         (
             lambda r: r["baseline"].__setitem__("price", -3),
-            "baseline.price: value -3; must lie in (0, ∞)",
+            "baseline.price: value -3; must lie in (0, 10000]",
         ),
         (
             lambda r: r["baseline"].__setitem__("utilization", 1.5),

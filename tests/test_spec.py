@@ -47,7 +47,7 @@ def _error(raw, spec_dir) -> str:
             "cheap",
             "s.toml: baseline.price: expected a number or a distribution table",
         ),
-        ("baseline", "price", -3, "s.toml: baseline.price: value -3; must lie in (0, ∞)"),
+        ("baseline", "price", -3, "s.toml: baseline.price: value -3; must lie in (0, 10000]"),
         (
             "baseline",
             "utilization",
@@ -89,7 +89,7 @@ def _error(raw, spec_dir) -> str:
             "pricing",
             "annual_change",
             -1.5,
-            "s.toml: pricing.annual_change: value -1.5; must lie in (-1, ∞)",
+            "s.toml: pricing.annual_change: value -1.5; must lie in (-1, 10]",
         ),
     ],
 )
@@ -174,3 +174,43 @@ def test_no_history_mode(demo_raw, spec_dir):
     }
     s = spec_from_dict(raw, base_dir=spec_dir)
     assert s.demand.history is None and s.demand.annual_growth == Fixed(0.3)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: r["demand"].__setitem__("launches", [{"month": 100, "factor": 2}]),
+            "demand.launches[0].month: 100 is after the study's last month (project.horizon_months = 36)",
+        ),
+        (
+            lambda r: r["implementation"].__setitem__("months", 36),
+            "implementation.months: value 36; must be below project.horizon_months (36)",
+        ),
+        (
+            lambda r: r["implementation"].__setitem__(
+                "months", {"dist": "uniform", "low": 10, "high": 40}
+            ),
+            "implementation.months: Uniform(10, 40) reaches 40; must be below project.horizon_months (36)",
+        ),
+        (
+            lambda r: r["pricing"].__setitem__("annual_volatility", 50),
+            "pricing.annual_volatility: value 50; must lie in [0, 3]",
+        ),
+        (
+            lambda r: r["baseline"].__setitem__("price", 1e300),
+            "baseline.price: value 1e+300; must lie in (0, 10000]",
+        ),
+        (
+            lambda r: r["churn"].__setitem__(
+                "updates_per_year", {"dist": "discrete", "values": [1, 2], "weights": [True, 1]}
+            ),
+            "discrete `values` and `weights` must be numbers, not booleans",
+        ),
+    ],
+)
+def test_plausibility_rules_found_by_review(demo_raw, spec_dir, mutate, expected):
+    # inputs that used to pass validation and then crash or give absurd numbers
+    raw = copy.deepcopy(demo_raw)
+    mutate(raw)
+    assert expected in _error(raw, spec_dir)

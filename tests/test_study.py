@@ -18,6 +18,7 @@ from roicast.simulate import INPUT_NAMES, METRIC_NAMES, simulate_arrays
 from roicast.spec import spec_from_dict
 from roicast.study import draws_until_stable, forecast_for, run_study
 from roicast.summary import summary
+from tests.conftest import no_history_raw
 
 DEMO = Path(str(files("roicast.demo")))
 SEED = 17
@@ -398,3 +399,23 @@ def test_raw_unchanged_by_spec_building():
     before = copy.deepcopy(raw)
     spec_from_dict(raw)
     assert raw == before
+
+
+def test_cash_flows_that_overflow_are_refused_naming_the_draw():
+    raw = no_history_raw(draws=200)
+    raw["demand"] = {"start_volume": 1e306, "annual_growth": 0.0, "paths": 20}
+    with pytest.raises(
+        RoicastError,
+        match=r"option\[optimized\]: the cash flows overflow in \d+ of 200 draws \(first: draw 0, ",
+    ):
+        run_study(spec_from_dict(raw), sensitivity=False)
+
+
+def test_roi_tornado_is_undefined_not_zero_when_there_is_no_investment():
+    raw = no_history_raw(draws=200)
+    impl = raw["implementation"]
+    impl.update(engineer_months=0, validation_cost=0, licence_per_year=0, maintenance_fraction=0)
+    raw["churn"]["cost_per_update"] = 0
+    res = run_study(spec_from_dict(raw), sensitivity=False)
+    roi = res.options["optimized"].tornado["roi"]
+    assert roi["low"].isna().all() and roi["high"].isna().all()
