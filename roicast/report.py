@@ -84,7 +84,7 @@ def atomic_dir(out: Path | str, *, marker: str = _MARKER) -> Iterator[Path]:
         raise
 
 
-def results_dataset(result: StudyResult, *, monthly_draws: bool = False) -> xr.Dataset:
+def results_dataset(result: StudyResult) -> xr.Dataset:
     """All results as one Dataset: dims ``option``, ``draw``, ``input``, ``month``, ``quantile``."""
     opts = list(result.options)
     ds = xr.Dataset()

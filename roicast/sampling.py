@@ -28,7 +28,6 @@ __all__ = [
     "DEMAND_RANK",
     "Sample",
     "base_point",
-    "expand_point",
     "option_distributions",
     "sample_inputs",
 ]
@@ -86,14 +85,6 @@ class Sample:
         """The uncertain inputs of one option that are not tied to another input."""
         d, ties = self.distributions[option], self.ties[option]
         return [n for n in self.uncertain if not d[n].is_fixed and n not in ties]
-
-
-def expand_point(point: Mapping[str, float], ties: Mapping[str, str]) -> dict[str, float]:
-    """Give tied inputs the value of the input they follow."""
-    out = dict(point)
-    for name, source in ties.items():
-        out[name] = out[source]
-    return out
 
 
 def _correlation_matrix(spec: Spec, names: list[str]) -> np.ndarray | None:
@@ -155,11 +146,7 @@ def sample_inputs(
         o.name: {name: name.replace("optimized.", "baseline.") for name in o.inherits}
         for o in spec.options
     }
-    uncertain = [
-        n
-        for n in INPUT_NAMES
-        if any(not d[n].is_fixed and n not in ties[o] for o, d in dists.items())
-    ]
+    uncertain = uncertain_inputs(spec, n_paths=n_paths)
     k = len(uncertain)
     rng = np.random.default_rng([seed, 1, *stream])
     u = (

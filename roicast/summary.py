@@ -188,7 +188,6 @@ def option_summary(res: OptionResult, result: StudyResult) -> dict[str, Any]:
             "definition": "EVPI = E[max(NPV, 0)] - max(E[NPV], 0): what perfect information would be worth "
             "before the go/no-go decision; EVPPI per input: the same for learning that input alone",
         }
-    out.update(res.extras.get("summary", {}))
     return out
 
 
