@@ -30,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from roicast.errors import RoicastError
+from roicast.report._format import money, pct
 
 __all__ = ["batch", "main"]
 
@@ -83,16 +84,6 @@ class _Bar:
         )
 
 
-def _money(x: float | None, cur: str) -> str:
-    from roicast.figures import money
-
-    return "n/a" if x is None else money(x, cur)
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.0%}"
-
-
 def _print_summary(res) -> None:
     rows = [r for r in res.records if r["status"] != "failed"]
     cur = next((r.get("currency") for r in rows if r.get("currency")), "USD")
@@ -118,10 +109,10 @@ def _print_summary(res) -> None:
             str(r["rank"]),
             escape(r["name"]),
             f"[{colour}]{r['verdict']}[/]",
-            _money(r["npv_mean"], cur),
-            _money(r["npv_p10"], cur),
-            _pct(r["prob_npv_negative"]),
-            _money(r["evpi"], cur),
+            money(r["npv_mean"], cur),
+            money(r["npv_p10"], cur),
+            pct(r["prob_npv_negative"]),
+            money(r["evpi"], cur),
         )
     if len(rows) > TOP:
         t.caption = f"top {TOP} of {len(rows)} by mean NPV; all in portfolio.csv"
@@ -132,9 +123,9 @@ def _print_summary(res) -> None:
     pg, pa = res.portfolio["go"], res.portfolio["all"]
     if pa["projects"]:
         out_console.print(
-            f"Portfolio of {pg['projects']} 'go' projects: mean NPV {_money(pg['mean'], cur)}, "
-            f"P10 {_money(pg['p10'], cur)}, P(NPV < 0) {_pct(pg['prob_negative'])}  "
-            f"(all {pa['projects']}: mean {_money(pa['mean'], cur)}, P(NPV < 0) {_pct(pa['prob_negative'])})",
+            f"Portfolio of {pg['projects']} 'go' projects: mean NPV {money(pg['mean'], cur)}, "
+            f"P10 {money(pg['p10'], cur)}, P(NPV < 0) {pct(pg['prob_negative'])}  "
+            f"(all {pa['projects']}: mean {money(pa['mean'], cur)}, P(NPV < 0) {pct(pa['prob_negative'])})",
             highlight=False,
         )
     html = " portfolio.html," if (res.out / "portfolio.html").exists() else ""

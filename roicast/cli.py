@@ -77,7 +77,7 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
 
 
 def _headline(doc: dict[str, Any], out: Path | None) -> None:
-    from roicast.figures import money
+    from roicast.report._format import money
 
     cur = doc["currency"]
     t = Table(

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from roicast.errors import RoicastError
+from roicast.report.summary import summary
 from roicast.spec import spec_from_dict
 from roicast.study import run_study
-from roicast.summary import summary
 from tests.conftest import no_history_raw
 
 DEMO = Path(str(files("roicast.demo")))

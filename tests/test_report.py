@@ -12,10 +12,10 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from roicast import __version__, figures
+from roicast import __version__
 from roicast.cli import app
 from roicast.errors import RoicastError
-from roicast.report import write_report
+from roicast.report import figures, write_report
 from roicast.simulate import INPUT_NAMES
 from roicast.spec import spec_from_dict
 from roicast.study import QUANTILES, run_study

@@ -13,11 +13,11 @@ import pytest
 
 from roicast.errors import RoicastError
 from roicast.evaluate import ModelEvaluator
+from roicast.report.summary import summary
 from roicast.sampling import base_point
 from roicast.simulate import INPUT_NAMES, METRIC_NAMES, simulate_arrays
 from roicast.spec import spec_from_dict
 from roicast.study import draws_until_stable, forecast_for, run_study
-from roicast.summary import summary
 from tests.conftest import no_history_raw
 
 DEMO = Path(str(files("roicast.demo")))

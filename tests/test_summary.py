@@ -12,9 +12,9 @@ import pytest
 
 from roicast import __version__
 from roicast.report import write_report
+from roicast.report.summary import summary
 from roicast.spec import spec_from_dict
 from roicast.study import run_study, summarize_distribution
-from roicast.summary import summary
 from tests.conftest import no_history_raw
 
 DEMO = Path(str(files("roicast.demo")))

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from roicast.report._format import money
 from roicast.study import OptionResult, StudyResult
 
 __all__ = [
@@ -30,23 +31,6 @@ _ORANGE = "#d9822b"
 _GREY = "#777777"
 _RED = "#c0392b"
 _GREEN = "#2e8b57"
-
-
-def money(x: float, currency: str = "USD") -> str:
-    """Compact money label: $1.2M, -$350k."""
-    sym = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
-    suffix = "" if sym else f" {currency}"
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    if a >= 1e9:
-        s = f"{a / 1e9:.2f}B"
-    elif a >= 1e6:
-        s = f"{a / 1e6:.2f}M"
-    elif a >= 1e3:
-        s = f"{a / 1e3:.0f}k"
-    else:
-        s = f"{a:.0f}"
-    return f"{sign}{sym}{s}{suffix}"
 
 
 def _money_axis(ax, currency: str, axis: str = "y") -> None:

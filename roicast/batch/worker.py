@@ -16,7 +16,6 @@ so the cache changes speed, never results.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from roicast.errors import RoicastError
+from roicast.report._io import finite_or_none
 
 __all__ = ["MARKER", "ProjectTask", "init_worker", "run_task"]
 
@@ -86,10 +86,6 @@ def _forecast(task: ProjectTask):
     return fc
 
 
-def _num(x: Any) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
-
-
 def failed_record(task_like: dict[str, Any], error: str, seconds: float = 0.0) -> dict[str, Any]:
     """The record of a project that failed (the error on one line; no folder)."""
     one_line = "; ".join(x.strip() for x in str(error).splitlines() if x.strip())
@@ -125,30 +121,33 @@ def record_from(doc: dict[str, Any], npv, base: dict[str, Any]) -> dict[str, Any
         "status": "done",
         "error": "",
         "option": doc["option"],
-        "npv_mean": _num(n["mean"]),
-        "npv_p10": _num(n["p10"]),
-        "npv_p50": _num(n["p50"]),
-        "npv_p90": _num(n["p90"]),
-        "roi_mean": _num(r["mean"]),
-        "roi_p10": _num(r["p10"]),
-        "roi_p50": _num(r["p50"]),
-        "roi_p90": _num(r["p90"]),
-        "prob_npv_negative": _num(doc["prob_npv_negative"]),
-        "payback_p50_months": _num(pb["p50"]),
-        "payback_prob_within_horizon": _num(pb["prob_within_horizon"]),
+        "npv_mean": finite_or_none(n["mean"]),
+        "npv_p10": finite_or_none(n["p10"]),
+        "npv_p50": finite_or_none(n["p50"]),
+        "npv_p90": finite_or_none(n["p90"]),
+        "roi_mean": finite_or_none(r["mean"]),
+        "roi_p10": finite_or_none(r["p10"]),
+        "roi_p50": finite_or_none(r["p50"]),
+        "roi_p90": finite_or_none(r["p90"]),
+        "prob_npv_negative": finite_or_none(doc["prob_npv_negative"]),
+        "payback_p50_months": finite_or_none(pb["p50"]),
+        "payback_prob_within_horizon": finite_or_none(pb["prob_within_horizon"]),
         "evpi": max(evpi, 0.0),
         "verdict": doc["decision"]["verdict"],
         "currency": doc["currency"],
-        "inputs_median": {k: _num(v.get("median")) for k, v in doc.get("inputs", {}).items()},
+        "inputs_median": {
+            k: finite_or_none(v.get("median")) for k, v in doc.get("inputs", {}).items()
+        },
     }
 
 
 def _run(task: ProjectTask) -> dict[str, Any]:
     import numpy as np
 
-    from roicast.report import atomic_dir, write_json, write_report
+    from roicast.report import write_report
+    from roicast.report._io import atomic_dir, write_json
+    from roicast.report.summary import summary
     from roicast.study import run_study
-    from roicast.summary import summary
 
     t0 = time.perf_counter()
     fc = _forecast(task)

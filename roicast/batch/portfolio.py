@@ -14,16 +14,14 @@ import csv
 import datetime as dt
 import io
 import math
-import os
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from roicast import __version__
+from roicast.report._io import atomic_file
 
 __all__ = ["CSV_COLUMNS", "rank_records", "write_portfolio_csv", "write_portfolio_nc"]
 
@@ -73,18 +71,6 @@ def rank_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@contextmanager
-def _atomic_file(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _cell(v: Any) -> str:
     if v is None:
         return ""
@@ -95,7 +81,7 @@ def _cell(v: Any) -> str:
 
 def write_portfolio_csv(ranked: Sequence[dict[str, Any]], path: Path) -> None:
     """portfolio.csv: one row per project (columns :data:`CSV_COLUMNS`)."""
-    with _atomic_file(path) as tmp:
+    with atomic_file(path) as tmp:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(CSV_COLUMNS)
@@ -143,7 +129,7 @@ def write_portfolio_nc(
     import h5netcdf
     import h5py
 
-    from roicast._batch_worker import NPV_FILE, ROI_FILE
+    from roicast.batch.worker import NPV_FILE, ROI_FILE
 
     done = [r for r in ranked if r["status"] in FINISHED]
     n_proj = len(done)
@@ -154,7 +140,7 @@ def write_portfolio_nc(
     all_sum = np.zeros(common)
     n_go = 0
     s = h5py.string_dtype()
-    with _atomic_file(path) as tmp:
+    with atomic_file(path) as tmp:
         with h5netcdf.File(tmp, "w") as f:
             f.dimensions = {"project": n_proj, "draw": n_draw, "input": len(inputs)}
             f.create_variable(
@@ -231,7 +217,7 @@ def _figure(ranked: Sequence[dict[str, Any]], go_sum: np.ndarray, currency: str)
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    from roicast.figures import money
+    from roicast.report._format import money
 
     done = [r for r in ranked if r["status"] in FINISHED and r["npv_mean"] is not None]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -280,12 +266,12 @@ def write_portfolio_html(
     """portfolio.html: self-contained ranking with risk columns and one inline figure."""
     import jinja2
 
-    from roicast.figures import money
+    from roicast.report._format import money
 
     currencies = sorted({r["currency"] for r in ranked if r.get("currency")})
     currency = currencies[0] if len(currencies) == 1 else (currencies[0] if currencies else "USD")
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("roicast", "templates"),
+        loader=jinja2.PackageLoader("roicast.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -302,5 +288,5 @@ def write_portfolio_html(
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
     )
-    with _atomic_file(path) as tmp:
+    with atomic_file(path) as tmp:
         tmp.write_text(html, encoding="utf-8")

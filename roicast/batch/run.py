@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from roicast import __version__
-from roicast._batch_worker import (
+from roicast.batch.worker import (
     NPV_FILE,
     ProjectTask,
     base_record,
@@ -73,6 +73,7 @@ from roicast._batch_worker import (
     run_task,
 )
 from roicast.errors import RoicastError
+from roicast.report._io import write_json
 from roicast.spec import Spec, load_spec, spec_from_dict
 
 __all__ = [
@@ -567,14 +568,6 @@ def _prepare_out(out: Path) -> Path:
     return projects
 
 
-def _write_json(doc: dict[str, Any], path: Path) -> None:
-    from roicast.report import write_json
-
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write_json(doc, tmp)
-    os.replace(tmp, path)
-
-
 def run_batch(
     specs: Sequence[Path | str] | None = None,
     *,
@@ -779,7 +772,7 @@ def run_batch(
         "counts": counts,
         "roicast_version": __version__,
     }
-    _write_json(head, out / "batch.json")
+    write_json(head, out / "batch.json")
     t_plan = time.perf_counter() - t_start
 
     def emit(rec: dict[str, Any]) -> None:
@@ -801,7 +794,7 @@ def run_batch(
                 _run_pool(tasks, emit, min(n_workers, len(tasks)))
     t_run = time.perf_counter() - t0
 
-    from roicast._batch_portfolio import (
+    from roicast.batch.portfolio import (
         rank_records,
         write_portfolio_csv,
         write_portfolio_html,
@@ -846,7 +839,7 @@ def run_batch(
     doc["timings"] = timings
     doc["projects_per_second"] = counts["done"] / t_run if t_run > 0 and counts["done"] else None
     doc["project_stage_seconds"] = stage_totals
-    _write_json(doc, out / "batch.json")
+    write_json(doc, out / "batch.json")
     return BatchResult(
         out=out,
         records=ranked,

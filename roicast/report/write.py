@@ -9,13 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
-import math
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,65 +16,16 @@ import jinja2
 import numpy as np
 import xarray as xr
 
-from roicast import __version__, figures
+from roicast import __version__
 from roicast.errors import RoicastError
+from roicast.report import figures
+from roicast.report._format import money, months, pct
+from roicast.report._io import atomic_dir, write_json
+from roicast.report.summary import summary as make_summary
 from roicast.simulate import INPUT_NAMES
 from roicast.study import StudyResult
-from roicast.summary import summary as make_summary
 
-__all__ = ["atomic_dir", "results_dataset", "write_json", "write_report"]
-
-_MARKER = "summary.json"
-
-
-def _clean(o: Any) -> Any:
-    """JSON-safe: non-finite floats become null, numpy scalars become Python."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
-
-
-def write_json(doc: Any, path: Path) -> None:
-    path.write_text(
-        json.dumps(_clean(doc), indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
-
-
-@contextmanager
-def atomic_dir(out: Path | str, *, marker: str = _MARKER) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``out`` whole.
-
-    ``out`` may not exist, be empty, or hold a previous roicast output
-    (recognised by ``marker``); anything else is refused rather than deleted.
-    """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
-        raise RoicastError(
-            f"--out: {str(out)!r} exists and is not a roicast output folder; choose another folder or empty it"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; the output is an ordinary folder
-    try:
-        yield tmp
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+__all__ = ["results_dataset", "write_report"]
 
 
 def results_dataset(result: StudyResult) -> xr.Dataset:
@@ -223,7 +167,7 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
 
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("roicast", "templates"),
+    loader=jinja2.PackageLoader("roicast.report", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -231,19 +175,7 @@ _ENV = jinja2.Environment(
 )
 
 
-def _fmt_money(x, cur="USD"):
-    return "n/a" if x is None else figures.money(x, cur)
-
-
-def _fmt_pct(x):
-    return "n/a" if x is None else f"{x:.0%}"
-
-
-def _fmt_months(x):
-    return "not within horizon" if x is None else f"{x:.1f}"
-
-
-_ENV.filters.update({"money": _fmt_money, "pct": _fmt_pct, "months": _fmt_months})
+_ENV.filters.update({"money": money, "pct": pct, "months": months})
 
 
 def _backtest_rows(bt) -> dict[str, Any] | None:
