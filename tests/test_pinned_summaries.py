@@ -1,0 +1,49 @@
+"""The demos' summary.json is pinned: re-layering the code must not move a number."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from roicast.cli import demo_spec_path
+from roicast.report.summary import summary
+from roicast.spec import load_spec
+from roicast.study import run_study
+
+FIXTURES = Path(__file__).parent / "data" / "fixtures"
+
+
+def _roundtrip(doc):
+    from roicast.report._io import jsonable
+
+    return json.loads(json.dumps(jsonable(doc), allow_nan=False))
+
+
+def _diff(a, b, path="") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}.{k}: only in one" for k in set(a) ^ set(b)]
+        for k in a.keys() & b.keys():
+            out += _diff(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _diff(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("example", "draws", "fixture"),
+    [
+        ("quantization", None, "demo_quantization_summary.json"),
+        ("options", 4000, "demo_options_4000_summary.json"),
+    ],
+)
+def test_demo_summary_is_unchanged(example, draws, fixture):
+    expected = json.loads((FIXTURES / fixture).read_text())
+    result = run_study(load_spec(demo_spec_path(example)), draws=draws)
+    got = _roundtrip(summary(result))
+    got.pop("roicast_version"), expected.pop("roicast_version")
+    diffs = _diff(got, expected)
+    assert not diffs, "\n".join(sorted(diffs)[:20])
