@@ -50,9 +50,9 @@ def main() -> None:
     for stage, s in res.timings.items():
         print(f"  {stage:<12} {s:6.2f} s")
     print(
-        f"  sensitivity evaluated {opt.extras.get('rows_evaluated', 0):,} extra model rows "
+        f"  sensitivity evaluated {opt.rows_evaluated:,} extra model rows "
         f"(tornado, three-point, break-even: {spec.simulation.tornado_draws} draws per setting; "
-        f"Sobol N = {spec.simulation.sobol_n}, {opt.extras['sobol'].n_evals:,} evaluations)"
+        f"Sobol N = {spec.simulation.sobol_n}, {opt.sobol.n_evals:,} evaluations)"
     )
     # Sobol at the size: 12 inputs (11 uncertain + the price/model-update noise), N = 4096
     dists = res.sample.distributions["optimized"]

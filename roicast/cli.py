@@ -163,21 +163,17 @@ def _run(
 ) -> None:
     from roicast.report import write_report
     from roicast.spec import load_spec
-    from roicast.study import draws_until_stable, forecast_for, run_study
+    from roicast.study import run_study, run_study_until_stable
 
     with _errors():
         spec = load_spec(spec_path)
         with _progress(quiet) as cb:
-            record = None
-            fc = None
-            if until_stable is not None:
-                s = seed if seed is not None else spec.simulation.seed
-                fc = forecast_for(spec, seed=s, progress=cb)
-                draws, record = draws_until_stable(
-                    spec, until_stable, seed=s, forecast=fc, max_draws=max_draws
+            if until_stable is None:
+                result = run_study(spec, draws=draws, seed=seed, progress=cb)
+            else:
+                result = run_study_until_stable(
+                    spec, until_stable, seed=seed, max_draws=max_draws, progress=cb
                 )
-            result = run_study(spec, draws=draws, seed=seed, progress=cb, forecast=fc)
-            result.until_stable = record
             doc = write_report(result, out, report=report)
     _headline(doc, out if report else None)
 

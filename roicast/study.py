@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from roicast.distributions import Distribution
 from roicast.errors import RoicastError
 from roicast.evaluate import NOISE, ModelEvaluator
-from roicast.forecast import Forecast, backtest, forecast_demand, forecast_from_growth, read_history
+from roicast.forecast import (
+    BacktestResult,
+    Forecast,
+    backtest,
+    forecast_demand,
+    forecast_from_growth,
+    read_history,
+)
 from roicast.sampling import DEMAND_RANK, Sample, base_point, sample_inputs
 from roicast.sensitivity import (
+    BreakEvenResult,
+    Scenario,
+    SobolResult,
+    ThreePointCases,
     break_even,
     evpi,
     evppi,
@@ -37,12 +50,18 @@ from roicast.spec import Spec
 
 __all__ = [
     "QUANTILES",
+    "OptionAnalysis",
     "OptionResult",
     "StudyResult",
+    "demand_matrix",
+    "draws_until_stable",
     "forecast_for",
     "run_study",
+    "run_study_until_stable",
     "summarize_distribution",
 ]
+
+_NPV_COLUMN = METRIC_NAMES.index("npv")
 
 #: Quantiles kept of every monthly series.
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -52,31 +71,72 @@ TORNADO_OUTPUTS = ("npv", "roi", "payback_months")
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass
-class OptionResult:
-    """Results of one option of a study."""
+@dataclass(frozen=True)
+class OptionAnalysis:
+    """Everything a study computed for one option, labelled.
+
+    The sensitivity fields are ``None`` when the study ran without the full
+    analysis (``run_study(..., sensitivity=False)``) or when nothing varies.
+
+    Attributes
+    ----------
+    name : str
+        The option's name.
+    metrics : xarray.Dataset
+        Per-draw metrics (:data:`roicast.simulate.METRIC_NAMES`) over ``draw``.
+    monthly : xarray.Dataset
+        Quantiles of each monthly series over ``(quantile, month)`` and
+        ``prob_paid_back`` over ``month``.
+    tornado : dict[str, pandas.DataFrame]
+        One-at-a-time tornado per output (``npv``, ``roi``, ``payback_months``).
+    convergence : pandas.DataFrame
+        Monte Carlo standard errors of mean NPV and its P10 / P50 / P90.
+    evpi, evppi : float, pandas.Series
+        Value of (perfect, per-input partial) information of the go/no-go decision.
+    rankings, scenarios_npv, scenarios_roi, three_point, break_even, sobol
+        The sensitivity stage's results (:mod:`roicast.sensitivity`).
+    rows_evaluated : int
+        Extra model rows the sensitivity analysis evaluated.
+    """
 
     name: str
-    metrics: xr.Dataset  # per-draw metrics over `draw`
-    monthly: xr.Dataset  # quantiles of each monthly series over (quantile, month)
+    metrics: xr.Dataset
+    monthly: xr.Dataset
     tornado: dict[str, pd.DataFrame]
-    extras: dict[str, Any] = field(default_factory=dict)
+    convergence: pd.DataFrame
+    evpi: float | None = None
+    evppi: pd.Series | None = None
+    rankings: pd.DataFrame | None = None
+    scenarios_npv: dict[str, Scenario] | None = None
+    scenarios_roi: dict[str, Scenario] | None = None
+    three_point: ThreePointCases | None = None
+    break_even: BreakEvenResult | None = None
+    sobol: SobolResult | None = None
+    rows_evaluated: int = 0
+
+    def metric(self, name: str) -> np.ndarray:
+        """The per-draw values of one metric."""
+        return self.metrics[name].values
 
 
-@dataclass
+#: Former name of :class:`OptionAnalysis`.
+OptionResult = OptionAnalysis
+
+
+@dataclass(frozen=True)
 class StudyResult:
-    """Everything a study computed, labelled."""
+    """Everything a study computed, labelled: what :mod:`roicast.report` consumes."""
 
     spec: Spec
     forecast: Forecast
     sample: Sample
-    options: dict[str, OptionResult]
+    options: dict[str, OptionAnalysis]
     draws: int
     seed: int
     timings: dict[str, float]
     demand_sorted: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
     until_stable: dict[str, Any] | None = None
-    backtest: Any = None  # roicast.forecast.BacktestResult when [demand] backtest = true
+    backtest: BacktestResult | None = None
 
     @property
     def horizon(self) -> int:
@@ -203,85 +263,42 @@ def run_study(
     -------
     StudyResult
     """
-    sim = spec.simulation
-    n = int(draws if draws is not None else sim.draws)
-    seed = int(seed if seed is not None else sim.seed)
-    if n < 100:
-        raise RoicastError(f"draws: {n} is too few; use at least 100")
-    if not 0 <= seed < 2**63:
-        raise RoicastError(f"seed: {seed} must be in 0 .. 2**63 - 1")
-    timings: dict[str, float] = {}
-    horizon = spec.project.horizon_months
-    discount = spec.project.discount_rate
-
-    t0 = time.perf_counter()
-    fc = forecast if forecast is not None else forecast_for(spec, seed=seed, progress=progress)
-    order = np.argsort(fc.paths["rank"].values, kind="stable")
-    demand = np.ascontiguousarray(fc.paths.transpose("path", "month").values[order], dtype=float)
-    bt = None
-    if spec.demand.backtest and spec.demand.history is not None:
-        hist = read_history(
-            spec.history_path(),
-            timestamp_column=spec.demand.timestamp_column,
-            volume_column=spec.demand.volume_column,
-        )
-        bt = backtest(
-            hist,
-            seed=np.random.default_rng([seed, 4]),
-            parameter_uncertainty=spec.demand.parameter_uncertainty,
-        )
-    timings["forecast"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    sample = sample_inputs(spec, n, n_paths=demand.shape[0], seed=seed)
-    timings["sampling"] = time.perf_counter() - t0
-
+    n, seed = _draws_and_seed(spec, draws, seed)
+    clock = _Clock()
+    with clock("forecast"):
+        fc = forecast if forecast is not None else forecast_for(spec, seed=seed, progress=progress)
+        demand = demand_matrix(fc)
+        bt = _backtest(spec, seed)
+    with clock("sampling"):
+        sample = sample_inputs(spec, n, n_paths=demand.shape[0], seed=seed)
+    clock.totals.update(simulate=0.0, sensitivity=0.0)
     months = fc.paths["month"].values
-    results: dict[str, OptionResult] = {}
-    t_sim = t_tor = 0.0
+    results: dict[str, OptionAnalysis] = {}
+    total = len(spec.options)
     for k, opt in enumerate(spec.options):
-        if progress:
-            progress("simulate", k, len(spec.options))
-        t0 = time.perf_counter()
-        x = np.ascontiguousarray(sample.values.isel(option=k).values)
-        metrics, series = simulate_arrays(
-            x, demand, seed=seed, discount_rate=discount, monthly=monthly, price_seed=price_seed
-        )
-        _check_finite(metrics, sample, opt.name)
-        mds = xr.Dataset(
-            {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
-            coords={"draw": np.arange(n)},
-        )
-        mq = xr.Dataset(coords={"quantile": list(QUANTILES), "month": months})
-        if monthly:
-            qs = np.quantile(series, QUANTILES, axis=1)  # (quantile, series, month)
-            for j, name in enumerate(SERIES_NAMES):
-                mq[name] = (("quantile", "month"), qs[:, j, :])
-        mq["prob_paid_back"] = ("month", _paid_back_curve(metrics, horizon))
-        del series
-        t_sim += time.perf_counter() - t0
-
-        if progress:
-            progress("sensitivity", k, len(spec.options))
-        t0 = time.perf_counter()
-        res = OptionResult(name=opt.name, metrics=mds, monthly=mq, tornado={})
-        analyse_option(
-            res,
-            sample,
-            demand,
-            spec,
-            seed=seed,
-            price_seed=seed if price_seed is None else price_seed,
-            n_noise=min(sim.tornado_draws, n),
-            sensitivity=sensitivity,
-        )
-        t_tor += time.perf_counter() - t0
-        results[opt.name] = res
-    timings["simulate"] = t_sim
-    timings["sensitivity"] = t_tor
-    if progress:
-        progress("simulate", len(spec.options), len(spec.options))
-        progress("sensitivity", len(spec.options), len(spec.options))
+        _tick(progress, "simulate", k, total)
+        with clock("simulate"):
+            x = np.ascontiguousarray(sample.values.isel(option=k).values)
+            mds, mq = simulate_option(
+                x, demand, spec, seed=seed, price_seed=price_seed, monthly=monthly, months=months
+            )
+            _check_finite(mds, sample, opt.name)
+        _tick(progress, "sensitivity", k, total)
+        with clock("sensitivity"):
+            results[opt.name] = analyse_option(
+                opt.name,
+                mds,
+                mq,
+                sample,
+                demand,
+                spec,
+                seed=seed,
+                price_seed=seed if price_seed is None else price_seed,
+                n_noise=min(spec.simulation.tornado_draws, n),
+                sensitivity=sensitivity,
+            )
+    _tick(progress, "simulate", total, total)
+    _tick(progress, "sensitivity", total, total)
     return StudyResult(
         spec=spec,
         forecast=fc,
@@ -289,10 +306,114 @@ def run_study(
         options=results,
         draws=n,
         seed=seed,
-        timings=timings,
+        timings=clock.totals,
         demand_sorted=demand,
         backtest=bt,
     )
+
+
+def run_study_until_stable(
+    spec: Spec,
+    tol: float,
+    *,
+    seed: int | None = None,
+    max_draws: int = 1_000_000,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> StudyResult:
+    """Find how many draws make mean NPV and its P10/P50/P90 stable to ``tol``, then run with them.
+
+    See :func:`draws_until_stable`; the record lands in ``StudyResult.until_stable``.
+    """
+    s = int(seed if seed is not None else spec.simulation.seed)
+    fc = forecast_for(spec, seed=s, progress=progress)
+    n, record = draws_until_stable(spec, tol, seed=s, forecast=fc, max_draws=max_draws)
+    result = run_study(spec, draws=n, seed=s, progress=progress, forecast=fc, **kwargs)
+    return replace(result, until_stable=record)
+
+
+class _Clock:
+    """Adds the wall time of named stages (``with clock("stage"): ...``)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - t0
+
+
+def _tick(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress:
+        progress(stage, done, total)
+
+
+def _draws_and_seed(spec: Spec, draws: int | None, seed: int | None) -> tuple[int, int]:
+    n = int(draws if draws is not None else spec.simulation.draws)
+    seed = int(seed if seed is not None else spec.simulation.seed)
+    if n < 100:
+        raise RoicastError(f"draws: {n} is too few; use at least 100")
+    if not 0 <= seed < 2**63:
+        raise RoicastError(f"seed: {seed} must be in 0 .. 2**63 - 1")
+    return n, seed
+
+
+def demand_matrix(fc: Forecast) -> np.ndarray:
+    """The forecast's demand paths as a ``(path, month)`` array sorted by total volume."""
+    order = np.argsort(fc.paths["rank"].values, kind="stable")
+    return np.ascontiguousarray(fc.paths.transpose("path", "month").values[order], dtype=float)
+
+
+def _backtest(spec: Spec, seed: int) -> BacktestResult | None:
+    if not (spec.demand.backtest and spec.demand.history is not None):
+        return None
+    hist = read_history(
+        spec.history_path(),
+        timestamp_column=spec.demand.timestamp_column,
+        volume_column=spec.demand.volume_column,
+    )
+    return backtest(
+        hist,
+        seed=np.random.default_rng([seed, 4]),
+        parameter_uncertainty=spec.demand.parameter_uncertainty,
+    )
+
+
+def simulate_option(
+    x: np.ndarray,
+    demand: np.ndarray,
+    spec: Spec,
+    *,
+    seed: int,
+    price_seed: int | None,
+    monthly: bool,
+    months: np.ndarray,
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Simulate one option's draws: per-draw metrics and monthly quantiles, labelled."""
+    n = x.shape[0]
+    metrics, series = simulate_arrays(
+        x,
+        demand,
+        seed=seed,
+        discount_rate=spec.project.discount_rate,
+        monthly=monthly,
+        price_seed=price_seed,
+    )
+    mds = xr.Dataset(
+        {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
+        coords={"draw": np.arange(n)},
+    )
+    mq = xr.Dataset(coords={"quantile": list(QUANTILES), "month": months})
+    if monthly:
+        qs = np.quantile(series, QUANTILES, axis=1)  # (quantile, series, month)
+        for j, name in enumerate(SERIES_NAMES):
+            mq[name] = (("quantile", "month"), qs[:, j, :])
+    mq["prob_paid_back"] = ("month", _paid_back_curve(mds["payback_months"].values, len(months)))
+    return mds, mq
 
 
 def draws_until_stable(
@@ -317,10 +438,7 @@ def draws_until_stable(
         raise RoicastError(f"--until-stable: {tol} must be in (0, 1), e.g. 0.01 for ±1 %")
     if max_draws < batch:
         raise RoicastError(f"--max-draws: {max_draws} must be at least the batch size {batch}")
-    order = np.argsort(forecast.paths["rank"].values, kind="stable")
-    demand = np.ascontiguousarray(
-        forecast.paths.transpose("path", "month").values[order], dtype=float
-    )
+    demand = demand_matrix(forecast)
     needed = 0
     records: dict[str, Any] = {}
     for k, opt in enumerate(spec.options):
@@ -337,7 +455,7 @@ def draws_until_stable(
                 draw_offset=start,
                 price_seed=price_seed,
             )
-            return m[:, METRIC_NAMES.index("npv")]
+            return m[:, _NPV_COLUMN]
 
         run = until_stable(run_batch, tol=tol, batch=batch, max_draws=max_draws)
         needed = max(needed, run.n_draws)
@@ -350,7 +468,9 @@ def draws_until_stable(
 
 
 def analyse_option(
-    res: OptionResult,
+    name: str,
+    metrics: xr.Dataset,
+    monthly: xr.Dataset,
     sample: Sample,
     demand: np.ndarray,
     spec: Spec,
@@ -359,18 +479,17 @@ def analyse_option(
     price_seed: int,
     n_noise: int,
     sensitivity: bool = True,
-) -> None:
-    """Sensitivity analysis of one option's results, stored in ``res``.
+) -> OptionAnalysis:
+    """Sensitivity analysis of one option's simulated draws.
 
-    Tornado (NPV, ROI, payback) always; with ``sensitivity``: rankings from the
-    Monte Carlo run (Spearman, contribution to variance, binned change in mean
-    with the non-monotonic flag), Sobol indices of NPV (the price-path and
-    model-update noise counted as one more input), tail scenarios with their
-    drivers, deterministic three-point cases, break-even values, EVPI and
-    per-input EVPPI, and Monte Carlo standard errors.
+    Tornado (NPV, ROI, payback) and Monte Carlo standard errors always; with
+    ``sensitivity``: rankings from the Monte Carlo run (Spearman, contribution
+    to variance, binned change in mean with the non-monotonic flag), Sobol
+    indices of NPV (the price-path and model-update noise counted as one more
+    input), tail scenarios with their drivers, deterministic three-point cases,
+    break-even values, EVPI and per-input EVPPI.
     """
     sim = spec.simulation
-    name = res.name
     dists = sample.distributions[name]
     free = sample.free_inputs(name)
     free_d = {k: dists[k] for k in free}
@@ -384,37 +503,58 @@ def analyse_option(
         discount=spec.project.discount_rate,
         horizon=spec.project.horizon_months,
     )
-    npv = res.metrics["npv"].values
-    res.extras["convergence"] = mc_standard_errors(npv)
-    res.tornado = (
-        tornado(ev.mean_at, free_d, low=sim.tornado_low, high=sim.tornado_high)
-        if free
-        else _empty_tornado()
-    )
+    npv = metrics["npv"].values
+    base = {
+        "name": name,
+        "metrics": metrics,
+        "monthly": monthly,
+        "convergence": mc_standard_errors(npv),
+        "tornado": (
+            tornado(ev.mean_at, free_d, low=sim.tornado_low, high=sim.tornado_high)
+            if free
+            else _empty_tornado()
+        ),
+    }
     if not (sensitivity and free):
-        return
+        return OptionAnalysis(**base)
     if np.ptp(npv) == 0:  # NPV does not vary: nothing to attribute, nothing to learn
-        res.extras["evpi"] = 0.0
-        res.extras["evppi"] = pd.Series(0.0, index=pd.Index(free, name="input"), name="evppi")
-        return
-    x = sample.values.sel(option=name, input=free).to_pandas()
-    roi = res.metrics["roi"].values
-    res.extras["rankings"] = rankings(x, npv)
-    res.extras["scenarios_npv"] = tail_scenarios(x, npv)
-    if np.isfinite(roi).all():
-        res.extras["scenarios_roi"] = tail_scenarios(x, roi)
-    res.extras["three_point"] = three_point_cases(
-        ev.mean_npv, free_d, low=sim.tornado_low, high=sim.tornado_high
+        evppi0 = pd.Series(0.0, index=pd.Index(free, name="input"), name="evppi")
+        return OptionAnalysis(**base, evpi=0.0, evppi=evppi0)
+    return OptionAnalysis(
+        **base, **_full_sensitivity(ev, free_d, sample, name, metrics, spec, seed)
     )
-    res.extras["break_even"] = break_even(ev.mean_npv, free_d)
-    res.extras["evpi"] = evpi(npv)
-    res.extras["evppi"] = evppi(x, npv)
+
+
+def _full_sensitivity(
+    ev: ModelEvaluator,
+    free_d: dict[str, Distribution],
+    sample: Sample,
+    name: str,
+    metrics: xr.Dataset,
+    spec: Spec,
+    seed: int,
+) -> dict[str, Any]:
+    sim = spec.simulation
+    x = sample.values.sel(option=name, input=list(free_d)).to_pandas()
+    npv, roi = metrics["npv"].values, metrics["roi"].values
+    out: dict[str, Any] = {
+        "rankings": rankings(x, npv),
+        "scenarios_npv": tail_scenarios(x, npv),
+        "scenarios_roi": tail_scenarios(x, roi) if np.isfinite(roi).all() else None,
+        "three_point": three_point_cases(
+            ev.mean_npv, free_d, low=sim.tornado_low, high=sim.tornado_high
+        ),
+        "break_even": break_even(ev.mean_npv, free_d),
+        "evpi": evpi(npv),
+        "evppi": evppi(x, npv),
+    }
     if sim.sobol and np.ptp(npv) > 1e-9 * max(1.0, float(np.abs(npv).max())):
         rng = np.random.default_rng([seed, 3])
-        res.extras["sobol"] = sobol_indices(
+        out["sobol"] = sobol_indices(
             ev.per_row, {**free_d, NOISE: DEMAND_RANK}, sim.sobol_n, seed=rng
         )
-    res.extras["rows_evaluated"] = ev.rows_evaluated
+    out["rows_evaluated"] = ev.rows_evaluated
+    return out
 
 
 def _empty_tornado() -> dict[str, pd.DataFrame]:
@@ -424,9 +564,9 @@ def _empty_tornado() -> dict[str, pd.DataFrame]:
     }
 
 
-def _check_finite(metrics: np.ndarray, sample: Sample, option: str) -> None:
+def _check_finite(metrics: xr.Dataset, sample: Sample, option: str) -> None:
     """Refuse a study whose cash flows overflow, naming the inputs of the first bad draw."""
-    key = metrics[:, [METRIC_NAMES.index("npv"), METRIC_NAMES.index("investment")]]
+    key = np.stack([metrics["npv"].values, metrics["investment"].values], axis=1)
     # beyond 1e150 the statistics (variances) overflow; no real project gets near it
     with np.errstate(invalid="ignore"):
         bad = np.flatnonzero(~(np.abs(key) < 1e150).all(axis=1))
@@ -436,14 +576,13 @@ def _check_finite(metrics: np.ndarray, sample: Sample, option: str) -> None:
     vals = sample.values.sel(option=option).isel(draw=i)
     shown = ", ".join(f"{name}={float(vals.sel(input=name)):.4g}" for name in sample.uncertain)
     raise RoicastError(
-        f"option[{option}]: the cash flows overflow in {bad.size} of {metrics.shape[0]} draws "
+        f"option[{option}]: the cash flows overflow in {bad.size} of {key.shape[0]} draws "
         f"(first: draw {i}, {shown or 'every input fixed'}); check the spec's magnitudes "
         "(prices, volumes, pricing.annual_volatility)"
     )
 
 
-def _paid_back_curve(metrics: np.ndarray, horizon: int) -> np.ndarray:
+def _paid_back_curve(pb: np.ndarray, horizon: int) -> np.ndarray:
     """P(payback ≤ t) for t = 1..H."""
-    pb = metrics[:, METRIC_NAMES.index("payback_months")]
     t = np.arange(1, horizon + 1)
     return (pb[:, None] <= t[None, :]).mean(axis=0)

@@ -100,9 +100,9 @@ def test_results_nc_round_trips(study, written):
     assert ds["evpi"].dims == ("option",)
     assert ds["sobol_S1"].dims == ("option", "sobol_input")
     np.testing.assert_allclose(
-        ds["evpi"].values, [study.options[n].extras["evpi"] for n in study.options], rtol=1e-12
+        ds["evpi"].values, [study.options[n].evpi for n in study.options], rtol=1e-12
     )
-    be = study.options["fp8"].extras["break_even"]["optimized.throughput_gain"].value
+    be = study.options["fp8"].break_even["optimized.throughput_gain"].value
     assert be is not None
     assert ds["break_even_value"].sel(option="fp8", input="optimized.throughput_gain") == be
     assert ds.attrs["seed"] == 21 and ds.attrs["draws"] == 800

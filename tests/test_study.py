@@ -247,7 +247,7 @@ def test_tornado_for_roi_and_payback_too(study):
 
 def test_break_even_value_gives_zero_mean_npv(study):
     res = study.options["optimized"]
-    be = res.extras["break_even"]
+    be = res.break_even
     name = "optimized.throughput_gain"
     value = be[name].value
     assert value is not None, be[name].reason
@@ -289,7 +289,7 @@ def test_break_even_value_gives_zero_mean_npv(study):
 
 
 def test_break_even_not_within_range_has_a_reason(study):
-    items = study.options["optimized"].extras["break_even"].items
+    items = study.options["optimized"].break_even.items
     missing = [it for it in items if it.value is None]
     assert missing  # the demo has inputs that cannot sink this NPV alone
     for it in missing:
@@ -298,7 +298,7 @@ def test_break_even_not_within_range_has_a_reason(study):
 
 def test_three_point_cases_ordered_and_base_is_the_tornado_base(study):
     res = study.options["optimized"]
-    tp = res.extras["three_point"]
+    tp = res.three_point
     out = tp.output
     assert out["adverse"] <= out["base"] <= out["favourable"]
     assert out["adverse"] < out["favourable"]
@@ -312,9 +312,9 @@ def test_evpi_at_least_every_evppi_at_least_zero(study):
     res = study.options["optimized"]
     npv = res.metrics["npv"].values
     expected = np.maximum(npv, 0).mean() - max(npv.mean(), 0)
-    evpi = res.extras["evpi"]
+    evpi = res.evpi
     assert evpi == pytest.approx(expected, rel=1e-12)
-    evppi = res.extras["evppi"]
+    evppi = res.evppi
     assert set(evppi.index) == set(study.sample.free_inputs("optimized"))
     assert evpi > 0  # P(NPV < 0) is not 0 in this study
     assert evpi >= evppi.max() >= 0
@@ -324,13 +324,15 @@ def test_evpi_at_least_every_evppi_at_least_zero(study):
 def test_sensitivity_false_skips_the_extras(study):
     quick = run_study(study.spec, draws=500, sensitivity=False)
     res = quick.options["optimized"]
-    assert set(res.extras) == {"convergence"}
+    sens = ("rankings", "sobol", "break_even", "three_point", "evpi", "evppi", "scenarios_npv")
+    assert all(getattr(res, k) is None for k in sens)
+    assert not res.convergence.empty
     assert not res.tornado["npv"].empty  # the tornado is always computed
     doc = summary(quick)
     assert doc["sensitivity"] == {} and doc["value_of_information"] == {}
     assert "deterministic" not in doc["scenarios"]
-    full = study.options["optimized"].extras
-    assert {"rankings", "sobol", "break_even", "three_point", "evpi", "evppi"} <= set(full)
+    full = study.options["optimized"]
+    assert all(getattr(full, k) is not None for k in sens)
 
 
 def test_same_seed_same_numbers(study):

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from roicast.report._format import money
-from roicast.study import OptionResult, StudyResult
+from roicast.study import OptionAnalysis, StudyResult
 
 __all__ = [
     "fig_cashflow_fan",
@@ -65,7 +65,7 @@ def fig_demand_fan(result: StudyResult) -> Figure:
     return fig
 
 
-def fig_cashflow_fan(result: StudyResult, opt: OptionResult) -> Figure:
+def fig_cashflow_fan(result: StudyResult, opt: OptionAnalysis) -> Figure:
     """Cumulative cash-flow fan chart with the payback zone."""
     cur = result.spec.project.currency
     fig, ax = _new()
@@ -88,7 +88,7 @@ def fig_cashflow_fan(result: StudyResult, opt: OptionResult) -> Figure:
     return fig
 
 
-def fig_spend_fan(result: StudyResult, opt: OptionResult) -> Figure:
+def fig_spend_fan(result: StudyResult, opt: OptionAnalysis) -> Figure:
     """Monthly spend fan charts, baseline vs optimized, and instance-hours."""
     cur = result.spec.project.currency
     fig = Figure(figsize=(10, 4.0), layout="constrained")
@@ -140,7 +140,7 @@ def fig_histogram(
     return fig
 
 
-def fig_payback(result: StudyResult, options: list[OptionResult]) -> Figure:
+def fig_payback(result: StudyResult, options: list[OptionAnalysis]) -> Figure:
     """P(paid back by month t) for each option."""
     fig, ax = _new()
     t = np.arange(1, result.horizon + 1)
@@ -156,7 +156,7 @@ def fig_payback(result: StudyResult, options: list[OptionResult]) -> Figure:
 
 
 def fig_tornado(
-    opt: OptionResult, *, output: str = "npv", currency: str = "USD", top: int = 12
+    opt: OptionAnalysis, *, output: str = "npv", currency: str = "USD", top: int = 12
 ) -> Figure:
     """Tornado chart of the one-at-a-time swings of ``output``."""
     df = opt.tornado[output].head(top).iloc[::-1]
@@ -224,9 +224,9 @@ def fig_options(result: StudyResult) -> Figure:
     return fig
 
 
-def fig_rankings(opt: OptionResult, *, currency: str = "USD", top: int = 12) -> Figure:
+def fig_rankings(opt: OptionAnalysis, *, currency: str = "USD", top: int = 12) -> Figure:
     """Rankings from the Monte Carlo run side by side: Spearman ρ, contribution to variance, binned swing."""
-    rk = opt.extras["rankings"]
+    rk = opt.rankings
     rk = rk.reindex(rk["spearman"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
     fig = Figure(figsize=(11, 0.42 * max(len(rk), 3) + 1.3), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
@@ -251,9 +251,9 @@ def fig_rankings(opt: OptionResult, *, currency: str = "USD", top: int = 12) -> 
     return fig
 
 
-def fig_sobol(opt: OptionResult, *, top: int = 14) -> Figure:
+def fig_sobol(opt: OptionAnalysis, *, top: int = 14) -> Figure:
     """Sobol first-order and total indices of NPV with their bootstrap intervals."""
-    sob = opt.extras["sobol"]
+    sob = opt.sobol
     df = sob.to_dataframe()
     df = df.sort_values("ST", ascending=False).head(top).iloc[::-1]
     fig, ax = _new((7.5, 0.42 * max(len(df), 3) + 1.2))

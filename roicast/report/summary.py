@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from roicast import __version__
-from roicast.study import OptionResult, StudyResult, summarize_distribution
+from roicast.study import OptionAnalysis, StudyResult, summarize_distribution
 
 __all__ = ["decide", "option_summary", "summary"]
 
 
-def decide(res: OptionResult, spec, horizon: int) -> dict[str, Any]:
+def decide(res: OptionAnalysis, spec, horizon: int) -> dict[str, Any]:
     """Apply the spec's decision rule to one option; every condition is reported."""
     rule = spec.decision
     npv = res.metrics["npv"].values
@@ -66,7 +66,7 @@ def decide(res: OptionResult, spec, horizon: int) -> dict[str, Any]:
     }
 
 
-def _tornado_rows(res: OptionResult, output: str) -> list[dict[str, Any]]:
+def _tornado_rows(res: OptionAnalysis, output: str) -> list[dict[str, Any]]:
     df = res.tornado[output]
     return [
         {
@@ -92,33 +92,30 @@ def _py(v: Any) -> Any:
     return v
 
 
-def _convergence(res: OptionResult) -> dict[str, Any]:
-    conv = res.extras.get("convergence")
-    if conv is None:
-        return {}
+def _convergence(res: OptionAnalysis) -> dict[str, Any]:
+    conv = res.convergence
     return {
         str(stat): {k: _py(row[k]) for k in ("value", "se", "rel_half_width")}
         for stat, row in conv.iterrows()
     }
 
 
-def _sensitivity(res: OptionResult) -> dict[str, Any]:
-    e = res.extras
+def _sensitivity(res: OptionAnalysis) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if "rankings" in e:
-        rk = e["rankings"]
+    if res.rankings is not None:
+        rk = res.rankings
         out["rankings"] = _records(rk)
         out["nonmonotonic"] = [str(i) for i in rk.index[rk["nonmonotonic"]]]
-    if "sobol" in e:
-        out["sobol"] = e["sobol"].to_dict()
-    if "break_even" in e:
-        out["break_even"] = e["break_even"].to_dict()
-    if "three_point" in e:
-        out["three_point"] = e["three_point"].to_dict()
+    if res.sobol is not None:
+        out["sobol"] = res.sobol.to_dict()
+    if res.break_even is not None:
+        out["break_even"] = res.break_even.to_dict()
+    if res.three_point is not None:
+        out["three_point"] = res.three_point.to_dict()
     return out
 
 
-def _scenarios(res: OptionResult, npv: np.ndarray, roi: np.ndarray) -> dict[str, Any]:
+def _scenarios(res: OptionAnalysis, npv: np.ndarray, roi: np.ndarray) -> dict[str, Any]:
     q = np.quantile(npv, [0.1, 0.5, 0.9])
     fr = roi[np.isfinite(roi)]
     qr = np.quantile(fr, [0.1, 0.5, 0.9]) if fr.size else [None] * 3
@@ -129,10 +126,10 @@ def _scenarios(res: OptionResult, npv: np.ndarray, roi: np.ndarray) -> dict[str,
     }
     for i, k in enumerate(("worst", "expected", "best")):
         out[k] = {"npv": float(q[i]), "roi": None if qr[i] is None else float(qr[i])}
-        if "scenarios_npv" in res.extras:
-            out[k]["drivers"] = res.extras["scenarios_npv"][k].to_dict()["drivers"]
-    if "three_point" in res.extras:
-        tp = res.extras["three_point"].to_dict()
+        if res.scenarios_npv is not None:
+            out[k]["drivers"] = res.scenarios_npv[k].to_dict()["drivers"]
+    if res.three_point is not None:
+        tp = res.three_point.to_dict()
         out["deterministic"] = {
             "definition": "every input at its adverse / base / favourable value (P10 or P90, median), "
             "mean NPV over the price-path and model-update noise: deterministic cases, not probabilities",
@@ -141,7 +138,7 @@ def _scenarios(res: OptionResult, npv: np.ndarray, roi: np.ndarray) -> dict[str,
     return out
 
 
-def option_summary(res: OptionResult, result: StudyResult) -> dict[str, Any]:
+def option_summary(res: OptionAnalysis, result: StudyResult) -> dict[str, Any]:
     """Headline numbers of one option."""
     m = res.metrics
     horizon = result.horizon
@@ -181,10 +178,10 @@ def option_summary(res: OptionResult, result: StudyResult) -> dict[str, Any]:
         "convergence": _convergence(res),
         "sensitivity": _sensitivity(res),
     }
-    if "evpi" in res.extras:
+    if res.evpi is not None:
         out["value_of_information"] = {
-            "evpi": float(res.extras["evpi"]),
-            "evppi": {str(k): float(v) for k, v in res.extras["evppi"].items()},
+            "evpi": float(res.evpi),
+            "evppi": {str(k): float(v) for k, v in res.evppi.items()},
             "definition": "EVPI = E[max(NPV, 0)] - max(E[NPV], 0): what perfect information would be worth "
             "before the go/no-go decision; EVPPI per input: the same for learning that input alone",
         }

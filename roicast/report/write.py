@@ -89,30 +89,33 @@ def _add_sensitivity(ds: xr.Dataset, result: StudyResult, opts: list[str]) -> No
     def per_input(getter) -> np.ndarray:
         a = np.full((len(opts), len(names)), np.nan)
         for i, o in enumerate(opts):
-            for name, value in getter(result.options[o].extras).items():
+            for name, value in getter(result.options[o]).items():
                 if name in names and value is not None:
                     a[i, names.index(name)] = value
         return a
 
-    first = result.options[opts[0]].extras
     specs = {
-        "spearman": ("rankings", lambda e: e["rankings"]["spearman"].to_dict()),
-        "contribution_to_variance": ("rankings", lambda e: e["rankings"]["contribution"].to_dict()),
-        "binned_mean_low": ("rankings", lambda e: e["rankings"]["low"].to_dict()),
-        "binned_mean_high": ("rankings", lambda e: e["rankings"]["high"].to_dict()),
-        "evppi": ("evppi", lambda e: e["evppi"].to_dict()),
+        "spearman": ("rankings", lambda e: e.rankings["spearman"].to_dict()),
+        "contribution_to_variance": ("rankings", lambda e: e.rankings["contribution"].to_dict()),
+        "binned_mean_low": ("rankings", lambda e: e.rankings["low"].to_dict()),
+        "binned_mean_high": ("rankings", lambda e: e.rankings["high"].to_dict()),
+        "evppi": ("evppi", lambda e: e.evppi.to_dict()),
         "break_even_value": (
             "break_even",
-            lambda e: {b["input"]: b["value"] for b in e["break_even"].to_dict()["inputs"]},
+            lambda e: {b["input"]: b["value"] for b in e.break_even.to_dict()["inputs"]},
         ),
     }
-    for var, (key, getter) in specs.items():
-        if all(key in result.options[o].extras for o in opts):
+
+    def everywhere(attr: str) -> bool:
+        return all(getattr(result.options[o], attr) is not None for o in opts)
+
+    for var, (attr, getter) in specs.items():
+        if everywhere(attr):
             ds[var] = (("option", "input"), per_input(getter))
-    if all("evpi" in result.options[o].extras for o in opts):
-        ds["evpi"] = ("option", [float(result.options[o].extras["evpi"]) for o in opts])
-    if "sobol" in first and all("sobol" in result.options[o].extras for o in opts):
-        frames = [result.options[o].extras["sobol"].to_dataframe() for o in opts]
+    if everywhere("evpi"):
+        ds["evpi"] = ("option", [float(result.options[o].evpi) for o in opts])
+    if everywhere("sobol"):
+        frames = [result.options[o].sobol.to_dataframe() for o in opts]
         sobol_names = list(dict.fromkeys(n for f in frames for n in f.index))
         for col in ("S1", "ST"):
             a = np.full((len(opts), len(sobol_names)), np.nan)
@@ -157,9 +160,9 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
     figs["tornado"] = _save(
         figures.fig_tornado(opt, output="npv", currency=cur), folder / "tornado_npv.png"
     )
-    if "rankings" in opt.extras:
+    if opt.rankings is not None:
         figs["rankings"] = _save(figures.fig_rankings(opt, currency=cur), folder / "rankings.png")
-    if "sobol" in opt.extras:
+    if opt.sobol is not None:
         figs["sobol"] = _save(figures.fig_sobol(opt), folder / "sobol.png")
     if len(result.options) > 1:
         figs["options"] = _save(figures.fig_options(result), folder / "options.png")
