@@ -17,6 +17,12 @@ In a spec a plain number means "known"; a table chooses a distribution::
 The quantile form ``{p10, p50, p90}`` is a 3-term metalog that hits the three
 given quantiles exactly (Keelin 2016); optional ``lower`` / ``upper`` bounds make
 it the log- or logit-metalog so that the values stay inside them.
+
+Each distribution is a frozen dataclass registered under its spec name
+(``dist = "pert"``): :meth:`Distribution.from_table` reads its table and the
+constructor checks its rules, so ``Pert(3, 1, 2)`` raises like the table does.
+:func:`parse_distribution` dispatches on the registry.  scipy is imported on
+first use of a quantile function, not on import.
 """
 
 from __future__ import annotations
@@ -25,10 +31,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 __all__ = [
     "Beta",
@@ -43,6 +48,7 @@ __all__ = [
     "TruncNormal",
     "Uniform",
     "parse_distribution",
+    "registry",
 ]
 
 # Probabilities the sampler never goes beyond: validation checks the support of a
@@ -56,11 +62,53 @@ def _num(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float | int) else repr(x)
 
 
+def _fail(rule: str) -> ValueError:
+    return ValueError(rule)
+
+
+def _float(table: Mapping[str, Any], key: str, dist: str) -> float:
+    v = table[key]
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise _fail(f"{dist} `{key}` must be a number, got {v!r}")
+    if not math.isfinite(v):
+        raise _fail(f"{dist} `{key}` must be finite, got {v!r}")
+    return float(v)
+
+
+def _floats(table: Mapping[str, Any], dist: str, keys: tuple[str, ...]) -> list[float]:
+    return [_float(table, k, dist) for k in keys]
+
+
+_REGISTRY: dict[str, type[Distribution]] = {}
+
+
+def _register(cls: type[Distribution]) -> type[Distribution]:
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def registry() -> dict[str, type[Distribution]]:
+    """The distributions a spec table may name, by ``dist`` (a copy)."""
+    return dict(_REGISTRY)
+
+
 @dataclass(frozen=True)
 class Distribution:
-    """Base class: subclasses implement :meth:`ppf` and :meth:`describe`."""
+    """Base class: subclasses implement :meth:`ppf`, :meth:`describe` and :meth:`from_table`.
+
+    ``kind`` is the spec name; ``required`` / ``optional`` are the table's keys.
+    """
+
+    kind: ClassVar[str] = ""
+    required: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> Distribution:  # pragma: no cover - abstract
+        """Build from a spec table whose keys were checked against ``required`` / ``optional``."""
         raise NotImplementedError
 
     @property
@@ -80,16 +128,27 @@ class Distribution:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"dist": type(self).__name__.lower()}
+        d: dict[str, Any] = {"dist": self.kind}
         d.update({k: v for k, v in self.__dict__.items() if not k.startswith("_")})
         return d
 
 
+@_register
 @dataclass(frozen=True)
 class Fixed(Distribution):
     """A known value."""
 
+    kind: ClassVar[str] = "fixed"
+    required: ClassVar[tuple[str, ...]] = ("value",)
     value: float
+
+    def __post_init__(self):
+        if not math.isfinite(self.value):
+            raise _fail(f"must be a finite number, got {self.value!r}")
+
+    @classmethod
+    def from_table(cls, table):
+        return cls(_float(table, "value", cls.kind))
 
     def ppf(self, q):
         return np.full(np.shape(q), float(self.value))
@@ -107,7 +166,7 @@ class Fixed(Distribution):
 
 @dataclass(frozen=True)
 class _Scipy(Distribution):
-    """A distribution backed by a frozen ``scipy.stats`` distribution."""
+    """A distribution backed by a frozen ``scipy.stats`` distribution (imported on first use)."""
 
     def _frozen(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -121,46 +180,115 @@ class _Scipy(Distribution):
         return np.asarray(self._dist.ppf(q), dtype=float)
 
 
+def _stats():
+    from scipy import stats
+
+    return stats
+
+
+@_register
 @dataclass(frozen=True)
 class Uniform(_Scipy):
+    kind: ClassVar[str] = "uniform"
+    required: ClassVar[tuple[str, ...]] = ("low", "high")
     low: float
     high: float
 
+    def __post_init__(self):
+        if not self.low < self.high:
+            raise _fail(
+                f"uniform needs low < high, got low={_num(self.low)}, high={_num(self.high)}"
+            )
+
+    @classmethod
+    def from_table(cls, table):
+        return cls(*_floats(table, cls.kind, cls.required))
+
     def _frozen(self):
-        return stats.uniform(loc=self.low, scale=self.high - self.low)
+        return _stats().uniform(loc=self.low, scale=self.high - self.low)
 
     def describe(self) -> str:
         return f"Uniform({_num(self.low)}, {_num(self.high)})"
 
 
+def _three_points(table: Mapping[str, Any], dist: str) -> tuple[float, float, float]:
+    """``min, mode, max`` of a table, ordered (``min = max`` is allowed: a known value)."""
+    a, m, b = _floats(table, dist, ("min", "mode", "max"))
+    if not (a <= m <= b):
+        raise _fail(
+            f"{dist} needs min <= mode <= max, got min={_num(a)}, mode={_num(m)}, max={_num(b)}"
+        )
+    return a, m, b
+
+
+def _check_min_mode_max(dist: str, a: float, m: float, b: float) -> None:
+    if not (a <= m <= b):
+        raise _fail(
+            f"{dist} needs min <= mode <= max, got min={_num(a)}, mode={_num(m)}, max={_num(b)}"
+        )
+    if a == b:
+        raise _fail(f"{dist} needs min < max, got min = max = {_num(a)} (give a plain number)")
+
+
+@_register
 @dataclass(frozen=True)
 class Triangular(_Scipy):
+    kind: ClassVar[str] = "triangular"
+    required: ClassVar[tuple[str, ...]] = ("min", "mode", "max")
     min: float
     mode: float
     max: float
 
+    def __post_init__(self):
+        _check_min_mode_max(self.kind, self.min, self.mode, self.max)
+
+    @classmethod
+    def from_table(cls, table):
+        a, m, b = _three_points(table, cls.kind)
+        return Fixed(a) if a == b else cls(a, m, b)
+
     def _frozen(self):
         width = self.max - self.min
-        return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
+        return _stats().triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
 
     def describe(self) -> str:
         return f"Triangular({_num(self.min)}, {_num(self.mode)}, {_num(self.max)})"
 
 
+@_register
 @dataclass(frozen=True)
 class Pert(_Scipy):
     """PERT: a Beta on ``[min, max]`` with mean ``(min + λ·mode + max) / (λ + 2)``."""
 
+    kind: ClassVar[str] = "pert"
+    required: ClassVar[tuple[str, ...]] = ("min", "mode", "max")
+    optional: ClassVar[tuple[str, ...]] = ("lambda",)
     min: float
     mode: float
     max: float
     lam: float = 4.0
 
-    def _frozen(self):
+    def __post_init__(self):
+        _check_min_mode_max(self.kind, self.min, self.mode, self.max)
+        if not self.lam > 0:
+            raise _fail(f"pert `lambda` must be > 0, got {_num(self.lam)}")
+
+    @classmethod
+    def from_table(cls, table):
+        a, m, b = _three_points(table, cls.kind)
+        lam = _float(table, "lambda", cls.kind) if "lambda" in table else 4.0
+        return Fixed(a) if a == b else cls(a, m, b, lam)
+
+    def shape(self) -> tuple[float, float]:
+        """The Beta shape parameters ``(α, β)``."""
         width = self.max - self.min
         a = 1.0 + self.lam * (self.mode - self.min) / width
         b = 1.0 + self.lam * (self.max - self.mode) / width
-        return stats.beta(a, b, loc=self.min, scale=width)
+        return a, b
+
+    def _frozen(self):
+        a, b = self.shape()
+        return _stats().beta(a, b, loc=self.min, scale=self.max - self.min)
 
     def describe(self) -> str:
         lam = "" if self.lam == 4.0 else f", λ={_num(self.lam)}"
@@ -176,43 +304,103 @@ class Pert(_Scipy):
         }
 
 
+@_register
 @dataclass(frozen=True)
 class Normal(_Scipy):
+    kind: ClassVar[str] = "normal"
+    required: ClassVar[tuple[str, ...]] = ("mean", "sd")
     mean: float
     sd: float
 
+    def __post_init__(self):
+        if not self.sd > 0:
+            raise _fail(f"normal `sd` must be > 0, got {_num(self.sd)}")
+
+    @classmethod
+    def from_table(cls, table):
+        mu, sd = _floats(table, cls.kind, cls.required)
+        if sd < 0:
+            raise _fail(f"normal `sd` must be >= 0, got {_num(sd)}")
+        return Fixed(mu) if sd == 0 else cls(mu, sd)
+
     def _frozen(self):
-        return stats.norm(self.mean, self.sd)
+        return _stats().norm(self.mean, self.sd)
 
     def describe(self) -> str:
         return f"Normal({_num(self.mean)}, sd {_num(self.sd)})"
 
 
+@_register
 @dataclass(frozen=True)
 class TruncNormal(_Scipy):
+    kind: ClassVar[str] = "truncnormal"
+    required: ClassVar[tuple[str, ...]] = ("mean", "sd")
+    optional: ClassVar[tuple[str, ...]] = ("low", "high")
     mean: float
     sd: float
     low: float = -math.inf
     high: float = math.inf
 
+    def __post_init__(self):
+        if self.sd < 0:
+            raise _fail(f"truncnormal `sd` must be >= 0, got {_num(self.sd)}")
+        if not self.low < self.high:
+            raise _fail(
+                f"truncnormal needs low < high, got low={_num(self.low)}, high={_num(self.high)}"
+            )
+        if self.sd == 0:
+            raise _fail("truncnormal `sd` must be > 0")
+
+    @classmethod
+    def from_table(cls, table):
+        mu, sd = _floats(table, cls.kind, cls.required)
+        lo = _float(table, "low", cls.kind) if "low" in table else -math.inf
+        hi = _float(table, "high", cls.kind) if "high" in table else math.inf
+        return cls(mu, sd, lo, hi)
+
     def _frozen(self):
         a = (self.low - self.mean) / self.sd
         b = (self.high - self.mean) / self.sd
-        return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
+        return _stats().truncnorm(a, b, loc=self.mean, scale=self.sd)
 
     def describe(self) -> str:
         return f"TruncNormal({_num(self.mean)}, sd {_num(self.sd)}, [{_num(self.low)}, {_num(self.high)}])"
 
 
+@_register
 @dataclass(frozen=True)
 class Lognormal(_Scipy):
     """Lognormal given by its median and the sd ``sigma`` of its logarithm."""
 
+    kind: ClassVar[str] = "lognormal"
+    optional: ClassVar[tuple[str, ...]] = ("median", "sigma", "mean", "sd")
     median_: float
     sigma: float
 
+    def __post_init__(self):
+        if not (self.median_ > 0 and self.sigma > 0):
+            raise _fail(
+                f"lognormal needs median > 0 and sigma > 0, got median={_num(self.median_)}, "
+                f"sigma={_num(self.sigma)} (give a plain number for a known value)"
+            )
+
+    @classmethod
+    def from_table(cls, table):
+        keys = set(table)
+        if keys == {"median", "sigma"}:
+            return cls(*_floats(table, cls.kind, ("median", "sigma")))
+        if keys == {"mean", "sd"}:
+            mean, sd = _floats(table, cls.kind, ("mean", "sd"))
+            if mean <= 0 or sd <= 0:
+                raise _fail(
+                    f"lognormal needs mean > 0 and sd > 0, got mean={_num(mean)}, sd={_num(sd)}"
+                )
+            s = math.sqrt(math.log1p((sd / mean) ** 2))
+            return cls(mean / math.sqrt(1 + (sd / mean) ** 2), s)
+        raise _fail("lognormal takes either median and sigma (sd of the log) or mean and sd")
+
     def _frozen(self):
-        return stats.lognorm(s=self.sigma, scale=self.median_)
+        return _stats().lognorm(s=self.sigma, scale=self.median_)
 
     def describe(self) -> str:
         return f"Lognormal(median {_num(self.median_)}, σ {_num(self.sigma)})"
@@ -221,15 +409,34 @@ class Lognormal(_Scipy):
         return {"dist": "lognormal", "median": self.median_, "sigma": self.sigma}
 
 
+@_register
 @dataclass(frozen=True)
 class Beta(_Scipy):
+    kind: ClassVar[str] = "beta"
+    required: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    optional: ClassVar[tuple[str, ...]] = ("low", "high")
     alpha: float
     beta: float
     low: float = 0.0
     high: float = 1.0
 
+    def __post_init__(self):
+        if self.alpha <= 0 or self.beta <= 0:
+            raise _fail(
+                f"beta needs alpha > 0 and beta > 0, got alpha={_num(self.alpha)}, beta={_num(self.beta)}"
+            )
+        if not self.low < self.high:
+            raise _fail(f"beta needs low < high, got low={_num(self.low)}, high={_num(self.high)}")
+
+    @classmethod
+    def from_table(cls, table):
+        a, b = _floats(table, cls.kind, cls.required)
+        lo = _float(table, "low", cls.kind) if "low" in table else 0.0
+        hi = _float(table, "high", cls.kind) if "high" in table else 1.0
+        return cls(a, b, lo, hi)
+
     def _frozen(self):
-        return stats.beta(self.alpha, self.beta, loc=self.low, scale=self.high - self.low)
+        return _stats().beta(self.alpha, self.beta, loc=self.low, scale=self.high - self.low)
 
     def describe(self) -> str:
         rng = (
@@ -240,21 +447,54 @@ class Beta(_Scipy):
         return f"Beta({_num(self.alpha)}, {_num(self.beta)}{rng})"
 
 
+#: How far the weights of a discrete distribution may sum from 1.
+_WEIGHT_TOL = 1e-6
+
+
+@_register
 @dataclass(frozen=True)
 class Discrete(Distribution):
-    """Finitely many values with weights (normalised to sum to one)."""
+    """Finitely many distinct values with weights that sum to one."""
 
+    kind: ClassVar[str] = "discrete"
+    required: ClassVar[tuple[str, ...]] = ("values", "weights")
     values: tuple[float, ...]
     weights: tuple[float, ...]
     _cum: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self):
-        order = np.argsort(self.values, kind="stable")
-        v = np.asarray(self.values, float)[order]
-        w = np.asarray(self.weights, float)[order]
+        v = np.asarray(self.values, float)
+        w = np.asarray(self.weights, float)
+        if v.size == 0 or v.size != w.size:
+            raise _fail(
+                "discrete needs `values` and `weights` as lists of the same, non-zero length"
+            )
+        if not (np.isfinite(v).all() and np.isfinite(w).all()) or (w < 0).any():
+            raise _fail("discrete `weights` must be finite and >= 0, and `values` finite")
+        if abs(w.sum() - 1.0) > _WEIGHT_TOL:
+            raise _fail(
+                f"discrete `weights` must sum to 1, got {w.sum():.6g} (weights {list(self.weights)})"
+            )
+        if len(set(v.tolist())) != v.size:
+            raise _fail(f"discrete `values` must be distinct, got {list(self.values)}")
+        order = np.argsort(v, kind="stable")
+        v, w = v[order], w[order] / w.sum()
         object.__setattr__(self, "values", tuple(v.tolist()))
-        object.__setattr__(self, "weights", tuple((w / w.sum()).tolist()))
-        object.__setattr__(self, "_cum", tuple(np.cumsum(w / w.sum()).tolist()))
+        object.__setattr__(self, "weights", tuple(w.tolist()))
+        object.__setattr__(self, "_cum", tuple(np.cumsum(w).tolist()))
+
+    @classmethod
+    def from_table(cls, table):
+        vals, wts = table["values"], table["weights"]
+        if not isinstance(vals, list | tuple) or not isinstance(wts, list | tuple):
+            raise _fail(
+                "discrete needs `values` and `weights` as lists of the same, non-zero length"
+            )
+        if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (*vals, *wts)):
+            raise _fail("discrete `values` and `weights` must be numbers, not booleans or text")
+        if len(vals) == 1 and len(wts) == 1:
+            return Fixed(float(vals[0]))
+        return cls(tuple(map(float, vals)), tuple(map(float, wts)))
 
     def ppf(self, q):
         cum = np.asarray(self._cum)
@@ -276,6 +516,7 @@ _METALOG_MAX_RATIO = 1.66711
 _LOGIT_09 = math.log(9.0)
 
 
+@_register
 @dataclass(frozen=True)
 class Metalog(Distribution):
     """3-term metalog through the given P10, P50 and P90, optionally bounded.
@@ -286,11 +527,37 @@ class Metalog(Distribution):
     ``z = ln(x - lower)`` or ``z = ln((x - lower) / (upper - x))`` when bounds are given).
     """
 
+    kind: ClassVar[str] = "quantiles"
+    required: ClassVar[tuple[str, ...]] = ("p10", "p50", "p90")
+    optional: ClassVar[tuple[str, ...]] = ("lower", "upper")
     p10: float
     p50: float
     p90: float
     lower: float | None = None
     upper: float | None = None
+
+    def __post_init__(self):
+        p10, p50, p90, lower, upper = self.p10, self.p50, self.p90, self.lower, self.upper
+        if not p10 < p50 < p90:
+            raise _fail(
+                f"quantiles need p10 < p50 < p90, got p10={_num(p10)}, p50={_num(p50)}, p90={_num(p90)}"
+            )
+        if lower is not None and not lower < p10:
+            raise _fail(f"quantiles need lower < p10, got lower={_num(lower)}, p10={_num(p10)}")
+        if upper is not None and not p90 < upper:
+            raise _fail(f"quantiles need p90 < upper, got p90={_num(p90)}, upper={_num(upper)}")
+        if not self.feasible():
+            raise _fail(
+                f"p10={_num(p10)}, p50={_num(p50)}, p90={_num(p90)} are too skewed for a 3-term metalog "
+                "(it would not be monotone); move p50 towards the middle or give `lower`/`upper` bounds"
+            )
+
+    @classmethod
+    def from_table(cls, table):
+        p10, p50, p90 = _floats(table, cls.kind, cls.required)
+        lower = _float(table, "lower", cls.kind) if "lower" in table else None
+        upper = _float(table, "upper", cls.kind) if "upper" in table else None
+        return cls(p10, p50, p90, lower, upper)
 
     def _to_z(self, x: float) -> float:
         if self.lower is not None and self.upper is not None:
@@ -301,7 +568,8 @@ class Metalog(Distribution):
             return -math.log(self.upper - x)
         return x
 
-    def _coeffs(self) -> tuple[float, float, float]:
+    def coefficients(self) -> tuple[float, float, float]:
+        """``(a1, a2, a3)`` of the metalog in the transformed space."""
         z10, z50, z90 = (self._to_z(v) for v in (self.p10, self.p50, self.p90))
         a1 = z50
         a2 = (z90 - z10) / (2 * _LOGIT_09)
@@ -309,12 +577,12 @@ class Metalog(Distribution):
         return a1, a2, a3
 
     def feasible(self) -> bool:
-        _, a2, a3 = self._coeffs()
+        _, a2, a3 = self.coefficients()
         return a2 > 0 and abs(a3) / a2 < _METALOG_MAX_RATIO
 
     def ppf(self, q):
         y = np.asarray(q, float)
-        a1, a2, a3 = self._coeffs()
+        a1, a2, a3 = self.coefficients()
         with np.errstate(divide="ignore"):
             lg = np.log(y / (1.0 - y))
         z = a1 + a2 * lg + a3 * (y - 0.5) * lg
@@ -343,32 +611,18 @@ class Metalog(Distribution):
 
 # --------------------------------------------------------------------------- parsing
 
-_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # dist: (required keys, optional keys)
-    "fixed": (("value",), ()),
-    "uniform": (("low", "high"), ()),
-    "triangular": (("min", "mode", "max"), ()),
-    "pert": (("min", "mode", "max"), ("lambda",)),
-    "normal": (("mean", "sd"), ()),
-    "truncnormal": (("mean", "sd"), ("low", "high")),
-    "lognormal": ((), ("median", "sigma", "mean", "sd")),
-    "beta": (("alpha", "beta"), ("low", "high")),
-    "discrete": (("values", "weights"), ()),
-    "quantiles": (("p10", "p50", "p90"), ("lower", "upper")),
-}
 
-
-def _fail(rule: str) -> ValueError:
-    return ValueError(rule)
-
-
-def _float(table: Mapping[str, Any], key: str, dist: str) -> float:
-    v = table[key]
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise _fail(f"{dist} `{key}` must be a number, got {v!r}")
-    if not math.isfinite(v):
-        raise _fail(f"{dist} `{key}` must be finite, got {v!r}")
-    return float(v)
+def _kind_of(table: dict[str, Any]) -> str:
+    dist = table.pop("dist", None)
+    if dist is None:
+        if {"p10", "p50", "p90"} & table.keys():
+            return "quantiles"
+        raise _fail(
+            f"a distribution table needs `dist` (one of {', '.join(sorted(_REGISTRY))}) or p10/p50/p90"
+        )
+    if not isinstance(dist, str) or dist.lower() not in _REGISTRY:
+        raise _fail(f"unknown dist {dist!r}; use one of {', '.join(sorted(_REGISTRY))}")
+    return dist.lower()
 
 
 def parse_distribution(value: Any) -> Distribution:
@@ -383,7 +637,7 @@ def parse_distribution(value: Any) -> Distribution:
         raise _fail("expected a number or a distribution table, got a boolean")
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise _fail("must be a finite number")
+            raise _fail(f"must be a finite number, got {value!r}")
         return Fixed(float(value))
     if not isinstance(value, Mapping):
         raise _fail(
@@ -391,127 +645,12 @@ def parse_distribution(value: Any) -> Distribution:
             f"{{ dist = 'pert', min = 1, mode = 2, max = 3 }} or {{ p10 = 1, p50 = 2, p90 = 3 }}, got {value!r}"
         )
     table = dict(value)
-    dist = table.pop("dist", None)
-    if dist is None:
-        if {"p10", "p50", "p90"} & table.keys():
-            dist = "quantiles"
-        else:
-            raise _fail(
-                f"a distribution table needs `dist` (one of {', '.join(sorted(_KEYS))}) or p10/p50/p90"
-            )
-    if not isinstance(dist, str) or dist.lower() not in _KEYS:
-        raise _fail(f"unknown dist {dist!r}; use one of {', '.join(sorted(_KEYS))}")
-    dist = dist.lower()
-    required, optional = _KEYS[dist]
-    missing = [k for k in required if k not in table]
+    cls = _REGISTRY[_kind_of(table)]
+    missing = [k for k in cls.required if k not in table]
     if missing:
-        raise _fail(f"{dist} needs {', '.join(required)}; missing {', '.join(missing)}")
-    unknown = sorted(set(table) - set(required) - set(optional))
+        raise _fail(f"{cls.kind} needs {', '.join(cls.required)}; missing {', '.join(missing)}")
+    unknown = sorted(set(table) - set(cls.required) - set(cls.optional))
     if unknown:
-        allowed = ", ".join((*required, *optional))
-        raise _fail(f"{dist} takes {allowed}; unknown key {', '.join(unknown)}")
-
-    if dist == "fixed":
-        return Fixed(_float(table, "value", dist))
-    if dist == "uniform":
-        lo, hi = _float(table, "low", dist), _float(table, "high", dist)
-        if not lo < hi:
-            raise _fail(f"uniform needs low < high, got low={_num(lo)}, high={_num(hi)}")
-        return Uniform(lo, hi)
-    if dist in ("triangular", "pert"):
-        a, m, b = (_float(table, k, dist) for k in ("min", "mode", "max"))
-        if not (a <= m <= b):
-            raise _fail(
-                f"{dist} needs min <= mode <= max, got min={_num(a)}, mode={_num(m)}, max={_num(b)}"
-            )
-        if a == b:
-            return Fixed(a)
-        if dist == "triangular":
-            return Triangular(a, m, b)
-        lam = _float(table, "lambda", dist) if "lambda" in table else 4.0
-        if lam <= 0:
-            raise _fail(f"pert `lambda` must be > 0, got {_num(lam)}")
-        return Pert(a, m, b, lam)
-    if dist in ("normal", "truncnormal"):
-        mu, sd = _float(table, "mean", dist), _float(table, "sd", dist)
-        if sd < 0:
-            raise _fail(f"{dist} `sd` must be >= 0, got {_num(sd)}")
-        if dist == "normal":
-            return Fixed(mu) if sd == 0 else Normal(mu, sd)
-        lo = _float(table, "low", dist) if "low" in table else -math.inf
-        hi = _float(table, "high", dist) if "high" in table else math.inf
-        if not lo < hi:
-            raise _fail(f"truncnormal needs low < high, got low={_num(lo)}, high={_num(hi)}")
-        if sd == 0:
-            raise _fail("truncnormal `sd` must be > 0")
-        return TruncNormal(mu, sd, lo, hi)
-    if dist == "lognormal":
-        keys = set(table)
-        if keys == {"median", "sigma"}:
-            med, s = _float(table, "median", dist), _float(table, "sigma", dist)
-        elif keys == {"mean", "sd"}:
-            mean, sd = _float(table, "mean", dist), _float(table, "sd", dist)
-            if mean <= 0 or sd < 0:
-                raise _fail(
-                    f"lognormal needs mean > 0 and sd >= 0, got mean={_num(mean)}, sd={_num(sd)}"
-                )
-            s = math.sqrt(math.log1p((sd / mean) ** 2))
-            med = mean / math.sqrt(1 + (sd / mean) ** 2)
-        else:
-            raise _fail("lognormal takes either median and sigma (sd of the log) or mean and sd")
-        if med <= 0 or s < 0:
-            raise _fail(
-                f"lognormal needs median > 0 and sigma >= 0, got median={_num(med)}, sigma={_num(s)}"
-            )
-        return Fixed(med) if s == 0 else Lognormal(med, s)
-    if dist == "beta":
-        a, b = _float(table, "alpha", dist), _float(table, "beta", dist)
-        lo = _float(table, "low", dist) if "low" in table else 0.0
-        hi = _float(table, "high", dist) if "high" in table else 1.0
-        if a <= 0 or b <= 0:
-            raise _fail(f"beta needs alpha > 0 and beta > 0, got alpha={_num(a)}, beta={_num(b)}")
-        if not lo < hi:
-            raise _fail(f"beta needs low < high, got low={_num(lo)}, high={_num(hi)}")
-        return Beta(a, b, lo, hi)
-    if dist == "discrete":
-        vals, wts = table["values"], table["weights"]
-        if (
-            not isinstance(vals, list | tuple)
-            or not isinstance(wts, list | tuple)
-            or len(vals) != len(wts)
-            or not vals
-        ):
-            raise _fail(
-                "discrete needs `values` and `weights` as lists of the same, non-zero length"
-            )
-        if any(isinstance(x, bool) for x in (*vals, *wts)):
-            raise _fail("discrete `values` and `weights` must be numbers, not booleans")
-        try:
-            v = [float(x) for x in vals]
-            w = [float(x) for x in wts]
-        except (TypeError, ValueError):
-            raise _fail("discrete `values` and `weights` must be numbers") from None
-        if any(x < 0 for x in w) or sum(w) <= 0 or not all(map(math.isfinite, v + w)):
-            raise _fail("discrete `weights` must be finite, >= 0 and not all zero")
-        if len(set(v)) == 1:
-            return Fixed(v[0])
-        return Discrete(tuple(v), tuple(w))
-    # quantiles
-    p10, p50, p90 = (_float(table, k, "quantiles") for k in ("p10", "p50", "p90"))
-    if not p10 < p50 < p90:
-        raise _fail(
-            f"quantiles need p10 < p50 < p90, got p10={_num(p10)}, p50={_num(p50)}, p90={_num(p90)}"
-        )
-    lower = _float(table, "lower", "quantiles") if "lower" in table else None
-    upper = _float(table, "upper", "quantiles") if "upper" in table else None
-    if lower is not None and not lower < p10:
-        raise _fail(f"quantiles need lower < p10, got lower={_num(lower)}, p10={_num(p10)}")
-    if upper is not None and not p90 < upper:
-        raise _fail(f"quantiles need p90 < upper, got p90={_num(p90)}, upper={_num(upper)}")
-    m = Metalog(p10, p50, p90, lower, upper)
-    if not m.feasible():
-        raise _fail(
-            f"p10={_num(p10)}, p50={_num(p50)}, p90={_num(p90)} are too skewed for a 3-term metalog "
-            "(it would not be monotone); move p50 towards the middle or give `lower`/`upper` bounds"
-        )
-    return m
+        allowed = ", ".join((*cls.required, *cls.optional))
+        raise _fail(f"{cls.kind} takes {allowed}; unknown key {', '.join(unknown)}")
+    return cls.from_table(table)

@@ -18,42 +18,28 @@ import numpy as np
 import xarray as xr
 
 from roicast._qmc import uniforms
-from roicast.correlation import check_correlation, iman_conover
-from roicast.distributions import Q_HIGH, Q_LOW, Distribution, Fixed, Uniform
-from roicast.errors import RoicastError
+from roicast.correlation import iman_conover
+from roicast.distributions import Q_HIGH, Q_LOW, Distribution
+from roicast.inputs import (
+    DEMAND_RANK,
+    check_correlations,
+    correlation_matrix,
+    option_distributions,
+    ties,
+    uncertain_inputs,
+)
 from roicast.simulate import INPUT_NAMES
-from roicast.spec import Option, Spec
+from roicast.spec import Spec
 
 __all__ = [
     "DEMAND_RANK",
     "Sample",
     "base_point",
+    "check_correlations",
     "option_distributions",
     "sample_inputs",
+    "uncertain_inputs",
 ]
-
-#: The demand input: a uniform rank choosing a forecast path by total volume.
-DEMAND_RANK = Uniform(0.0, 1.0)
-
-
-def option_distributions(spec: Spec, option: Option, *, n_paths: int) -> dict[str, Distribution]:
-    """Every model input of one option, by name (in :data:`INPUT_NAMES` order)."""
-    sections = {
-        "baseline": spec.baseline,
-        "optimized": option.optimized,
-        "pricing": spec.pricing,
-        "implementation": option.implementation,
-        "churn": option.churn,
-        "indirect": option.indirect,
-    }
-    out: dict[str, Distribution] = {}
-    for name in INPUT_NAMES:
-        if name == "demand":
-            out[name] = DEMAND_RANK if n_paths > 1 else Fixed(0.5)
-            continue
-        sec, field = name.split(".")
-        out[name] = getattr(sections[sec], field)
-    return out
 
 
 @dataclass
@@ -87,47 +73,6 @@ class Sample:
         return [n for n in self.uncertain if not d[n].is_fixed and n not in ties]
 
 
-def _correlation_matrix(spec: Spec, names: list[str]) -> np.ndarray | None:
-    if not spec.correlations:
-        return None
-    corr = np.eye(len(names))
-    for i, c in enumerate(spec.correlations):
-        for side in c.between:
-            if side not in names:
-                known = ", ".join(n for n in names if n != "demand")
-                raise RoicastError(
-                    f"correlations[{i}].between: {side!r} is not an uncertain input of this study; "
-                    f"correlate among: {known}"
-                )
-        a, b = (names.index(s) for s in c.between)
-        if a == b:
-            raise RoicastError(
-                f"correlations[{i}].between: an input cannot be correlated with itself ({c.between[0]!r})"
-            )
-        corr[a, b] = corr[b, a] = c.rho
-    return corr
-
-
-def uncertain_inputs(spec: Spec, *, n_paths: int) -> list[str]:
-    """Inputs with their own uncertainty in at least one option (tied inputs excluded)."""
-    dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
-    ties = {o.name: set(o.inherits) for o in spec.options}
-    return [
-        n
-        for n in INPUT_NAMES
-        if any(not d[n].is_fixed and n not in ties[o] for o, d in dists.items())
-    ]
-
-
-def check_correlations(spec: Spec) -> None:
-    """Refuse correlations between inputs that are not uncertain, or a matrix that is not PSD."""
-    if not spec.correlations:
-        return
-    names = uncertain_inputs(spec, n_paths=2)
-    corr = _correlation_matrix(spec, names)
-    check_correlation(corr, name="correlations")
-
-
 def sample_inputs(
     spec: Spec,
     n_draws: int,
@@ -142,10 +87,7 @@ def sample_inputs(
     ``stream`` gives independent samples for the same seed (batches of draws).
     """
     dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
-    ties = {
-        o.name: {name: name.replace("optimized.", "baseline.") for name in o.inherits}
-        for o in spec.options
-    }
+    tied = {o.name: ties(o) for o in spec.options}
     uncertain = uncertain_inputs(spec, n_paths=n_paths)
     k = len(uncertain)
     rng = np.random.default_rng([seed, 1, *stream])
@@ -154,14 +96,14 @@ def sample_inputs(
         if k
         else np.empty((n_draws, 0))
     )
-    corr = _correlation_matrix(spec, uncertain)
+    corr = correlation_matrix(spec, uncertain)
     if corr is not None:
         u = iman_conover(u, corr, seed=rng, name="correlations")
     u = np.clip(u, Q_LOW, Q_HIGH)
     values = np.empty((len(dists), n_draws, len(INPUT_NAMES)))
     for o, (oname, d) in enumerate(dists.items()):
         for j, name in enumerate(INPUT_NAMES):
-            source = ties[oname].get(name, name)
+            source = tied[oname].get(name, name)
             if source in uncertain:
                 values[o, :, j] = d[name].ppf(u[:, uncertain.index(source)])
             else:
@@ -177,7 +119,7 @@ def sample_inputs(
         ),
         distributions=dists,
         uncertain=uncertain,
-        ties=ties,
+        ties=tied,
     )
 
 

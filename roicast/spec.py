@@ -16,6 +16,7 @@ named ``optimized``.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import re
@@ -86,7 +87,10 @@ PriceChange = _dist(-1, None, lo_open=True)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+    # strict: a string is never taken for a number (`horizon_months = "36"` is refused)
+    model_config = ConfigDict(
+        extra="forbid", arbitrary_types_allowed=True, validate_default=True, strict=True
+    )
 
 
 class Project(_Section):
@@ -112,7 +116,7 @@ class Launch(_Section):
 
 
 class Demand(_Section):
-    history: Path | None = None
+    history: Annotated[Path | None, Field(strict=False)] = None
     timestamp_column: str | None = None
     volume_column: str | None = None
     unit: str = "requests"
@@ -220,7 +224,7 @@ class Simulation(_Section):
 class Correlation(_Section):
     """A Spearman rank correlation between two model inputs (imposed by Iman–Conover)."""
 
-    between: tuple[str, str]
+    between: Annotated[tuple[str, str], Field(strict=False)]
     rho: float = Field(ge=-1, le=1)
 
     @field_validator("between")
@@ -277,54 +281,22 @@ class Spec(_Section):
     )
     options: list[Option] = Field(min_length=1)
     spec_hash: str = ""
-    base_dir: Path = Path(".")
+    base_dir: Annotated[Path, Field(strict=False)] = Path(".")
 
     @model_validator(mode="after")
-    def _names(self):
-        names = [o.name for o in self.options]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(
-                f"option.name: option names must be unique; {', '.join(repr(d) for d in dup)} repeats"
-            )
-        from roicast.simulate import INPUT_NAMES
-
-        horizon = self.project.horizon_months
-        for i, launch in enumerate(self.demand.launches):
-            if launch.month > horizon:
-                raise ValueError(
-                    f"demand.launches[{i}].month: {launch.month} is after the study's last month "
-                    f"(project.horizon_months = {horizon})"
-                )
-        for o in self.options:
-            go_live = o.implementation.months
-            if go_live.bounds()[1] >= horizon:
-                where = (
-                    "implementation.months"
-                    if len(self.options) == 1
-                    else f"option[{o.name}].implementation.months"
-                )
-                what = (
-                    f"value {go_live.median:g}"
-                    if go_live.is_fixed
-                    else f"{go_live.describe()} reaches {go_live.bounds()[1]:g}"
-                )
-                raise ValueError(
-                    f"{where}: {what}; must be below project.horizon_months ({horizon}): "
-                    "the optimization must go live within the study"
-                )
-        for key in self.sources:
-            if key not in INPUT_NAMES:
-                raise ValueError(
-                    f"sources: {key!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
-                )
-        for o in self.options:
-            bad = [c for c in o.combines if c not in names or c == o.name]
-            if bad:
-                raise ValueError(
-                    f"option[{o.name}].combines: {bad[0]!r} is not another option of this spec "
-                    f"(options: {', '.join(names)})"
-                )
+    def _rules(self):
+        """Every rule that spans sections, in one place (``validate``, ``run`` and batch rows)."""
+        for rule in (
+            _unique_option_names,
+            _launches_within_horizon,
+            _go_live_within_horizon,
+            _sources_are_inputs,
+            _combines_are_options,
+            _inherit_baseline_defaults,
+            _correlations_hold,
+            _history_exists,
+        ):
+            rule(self)
         return self
 
     @property
@@ -336,6 +308,127 @@ class Spec(_Section):
         if h is None:
             return None
         return h if h.is_absolute() else (self.base_dir / h)
+
+
+def _unique_option_names(spec: Spec) -> None:
+    names = [o.name for o in spec.options]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(
+            f"option.name: option names must be unique; {', '.join(repr(d) for d in dup)} repeats"
+        )
+
+
+def _launches_within_horizon(spec: Spec) -> None:
+    horizon = spec.project.horizon_months
+    for i, launch in enumerate(spec.demand.launches):
+        if launch.month > horizon:
+            raise ValueError(
+                f"demand.launches[{i}].month: {launch.month} is after the study's last month "
+                f"(project.horizon_months = {horizon})"
+            )
+
+
+def _go_live_within_horizon(spec: Spec) -> None:
+    horizon = spec.project.horizon_months
+    for o in spec.options:
+        go_live = o.implementation.months
+        if go_live.bounds()[1] < horizon:
+            continue
+        where = (
+            "implementation.months"
+            if len(spec.options) == 1
+            else f"option[{o.name}].implementation.months"
+        )
+        what = (
+            f"value {go_live.median:g}"
+            if go_live.is_fixed
+            else f"{go_live.describe()} reaches {go_live.bounds()[1]:g}"
+        )
+        raise ValueError(
+            f"{where}: {what}; must be below project.horizon_months ({horizon}): "
+            "the optimization must go live within the study"
+        )
+
+
+def _sources_are_inputs(spec: Spec) -> None:
+    from roicast.simulate import INPUT_NAMES
+
+    for key in spec.sources:
+        if key not in INPUT_NAMES:
+            raise ValueError(
+                f"sources: {key!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
+            )
+
+
+def _combines_are_options(spec: Spec) -> None:
+    names = spec.option_names
+    for o in spec.options:
+        bad = [c for c in o.combines if c not in names or c == o.name]
+        if bad:
+            raise ValueError(
+                f"option[{o.name}].combines: {bad[0]!r} is not another option of this spec "
+                f"(options: {', '.join(names)})"
+            )
+    graph = {o.name: list(o.combines) for o in spec.options}
+    for o in spec.options:
+        cycle = _cycle_from(o.name, graph)
+        if cycle:
+            raise ValueError(
+                f"option[{o.name}].combines: the options combine each other in a cycle "
+                f"({' → '.join(cycle)}); a combination must be made of other, simpler options"
+            )
+
+
+def _cycle_from(start: str, graph: dict[str, list[str]]) -> list[str] | None:
+    """A path ``start → … → start`` in ``graph``, or ``None``."""
+    stack = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in graph.get(node, []):
+            if nxt == start:
+                return [*path, start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return None
+
+
+def _inherit_baseline_defaults(spec: Spec) -> None:
+    """``optimized.utilization`` / ``floor_instances`` left out take the baseline's value per draw."""
+    for o in spec.options:
+        for fld in ("utilization", "floor_instances"):
+            if getattr(o.optimized, fld) is None:
+                setattr(o.optimized, fld, getattr(spec.baseline, fld))
+                o.inherits.append(f"optimized.{fld}")
+
+
+def _correlations_hold(spec: Spec) -> None:
+    seen: dict[frozenset[str], float] = {}
+    for i, c in enumerate(spec.correlations):
+        pair = frozenset(c.between)
+        if pair in seen and seen[pair] != c.rho:
+            raise ValueError(
+                f"correlations[{i}]: {c.between[0]!r} and {c.between[1]!r} are already correlated "
+                f"with rho = {seen[pair]:g}; got rho = {c.rho:g} again (give each pair once)"
+            )
+        seen[pair] = c.rho
+    from roicast.inputs import check_correlations
+
+    try:
+        check_correlations(spec)
+    except RoicastError as e:
+        raise ValueError(str(e)) from None
+
+
+def _history_exists(spec: Spec) -> None:
+    hp = spec.history_path()
+    if hp is not None and not hp.is_file():
+        what = "is a folder, not a file" if hp.is_dir() else "not found"
+        raise ValueError(
+            f"demand.history: file {str(hp)!r} {what} (relative paths resolve against the spec's folder)"
+        )
 
 
 def _override(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -372,19 +465,63 @@ def _short(v: Any) -> str:
     return s if len(s) <= 80 else s[:77] + "..."
 
 
+def _all_field_names() -> set[str]:
+    names: set[str] = set()
+    for model in (
+        Spec,
+        Project,
+        Demand,
+        Launch,
+        Baseline,
+        Optimized,
+        Pricing,
+        Implementation,
+        Churn,
+        Indirect,
+        Decision,
+        Simulation,
+        Correlation,
+        Option,
+    ):
+        names |= set(model.model_fields)
+    return names - {"spec_hash", "base_dir", "inherits", "options"} | {"option"}
+
+
+def _unknown_key_line(loc: str, value: Any, suggestion: str | None) -> str:
+    key = loc.rsplit(".", 1)[-1]
+    hint = (
+        f"did you mean `{suggestion}`?"
+        if suggestion
+        else "check the spelling against the README's spec reference"
+    )
+    return f"{loc}: unknown key `{key}` (value {_short(value)}); {hint}"
+
+
 def _format_errors(err: ValidationError, option_names: list[str], implicit_option: bool) -> str:
-    lines = []
-    for e in err.errors(include_url=False):
+    errors = err.errors(include_url=False)
+    fields = _all_field_names()
+    locs = []
+    for e in errors:
         loc = _fmt_loc(tuple(e["loc"]), option_names)
-        if implicit_option:
-            loc = loc.replace(f"option[{option_names[0]}].", "")
+        locs.append(loc.replace(f"option[{option_names[0]}].", "") if implicit_option else loc)
+    # a misspelt key makes its correct spelling "missing": report the typo once, with the fix
+    typos: dict[str, str] = {}
+    for e, loc in zip(errors, locs, strict=True):
+        if e["type"] == "extra_forbidden":
+            parent, _, key = loc.rpartition(".")
+            close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.6)
+            if close:
+                typos[f"{parent}.{close[0]}" if parent else close[0]] = close[0]
+    lines = []
+    for e, loc in zip(errors, locs, strict=True):
         kind = e["type"]
         if kind == "extra_forbidden":
-            lines.append(
-                f"{loc}: unknown key (value {_short(e['input'])}); check the spelling against the README's spec reference"
-            )
+            parent, _, key = loc.rpartition(".")
+            close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.6)
+            lines.append(_unknown_key_line(loc, e["input"], close[0] if close else None))
         elif kind == "missing":
-            lines.append(f"{loc}: missing; this field is required")
+            if loc not in typos:
+                lines.append(f"{loc}: missing; this field is required")
         elif kind == "value_error":  # our own rules: the message names the field and value
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{loc}: {msg}" if loc else msg)
@@ -413,8 +550,13 @@ def spec_from_dict(
     names = []
     for i, b in enumerate(blocks):
         b = dict(b)
-        name = b.get("name", f"#{i + 1}")
-        names.append(str(name))
+        if not isinstance(b.get("name"), str) or not b["name"].strip():
+            raise RoicastError(
+                f"{source}: option[{i + 1}].name: {'missing' if 'name' not in b else 'value ' + _short(b['name'])}; "
+                "every [[option]] needs a non-empty name"
+            )
+        name = b["name"]
+        names.append(name)
         opt: dict[str, Any] = {"name": name}
         for meta in ("description", "combines"):
             if meta in b:
@@ -433,9 +575,11 @@ def spec_from_dict(
             if len(owners) == 1:
                 opt[owners[0]][k] = b.pop(k)
         if b:
+            key = sorted(b)[0]
+            close = difflib.get_close_matches(key, sorted(_all_field_names()), n=1, cutoff=0.6)
+            line = _unknown_key_line(f"option[{name}].{key}", b[key], close[0] if close else None)
             raise RoicastError(
-                f"{source}: option[{name}].{sorted(b)[0]}: unknown key (value {_short(b[sorted(b)[0]])}); an option overrides "
-                f"fields of {', '.join(OPTION_SECTIONS)}"
+                f"{source}: {line} (an option overrides fields of {', '.join(OPTION_SECTIONS)})"
             )
         options.append(opt)
     for sec in OPTION_SECTIONS:
@@ -450,13 +594,6 @@ def spec_from_dict(
         raise RoicastError(
             f"{source}: " + _format_errors(err, names, implicit).replace("\n", f"\n{source}: ")
         ) from None
-    for o in spec.options:
-        if o.optimized.utilization is None:  # baseline default (0) applies to both
-            o.optimized.utilization = spec.baseline.utilization
-            o.inherits.append("optimized.utilization")
-        if o.optimized.floor_instances is None:
-            o.optimized.floor_instances = spec.baseline.floor_instances
-            o.inherits.append("optimized.floor_instances")
     return spec
 
 
@@ -479,6 +616,8 @@ def load_spec(path: Path | str) -> Spec:
         that does not exist is reported here too.
     """
     path = Path(path)
+    if path.is_dir():
+        raise RoicastError(f"{path}: is a folder; give a spec file (TOML)")
     if not path.is_file():
         raise RoicastError(f"{path}: spec file not found")
     try:
@@ -487,16 +626,6 @@ def load_spec(path: Path | str) -> Spec:
         raise RoicastError(f"{path}: not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise RoicastError(f"{path}: not a UTF-8 text file") from None
-    spec = spec_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
-    from roicast.sampling import check_correlations
-
-    try:
-        check_correlations(spec)
-    except RoicastError as e:
-        raise RoicastError(f"{path}: {e}") from None
-    hp = spec.history_path()
-    if hp is not None and not hp.is_file():
-        raise RoicastError(
-            f"{path}: demand.history: file {str(hp)!r} not found (relative paths resolve against the spec's folder)"
-        )
-    return spec
+    except OSError as e:
+        raise RoicastError(f"{path}: cannot be read ({e.strerror or e})") from None
+    return spec_from_dict(raw, base_dir=path.resolve().parent, source=str(path))

@@ -106,7 +106,7 @@ def test_validate_ok(small_spec):
     [
         (
             lambda r: r["baseline"].__setitem__("pricee", 3),
-            "baseline.pricee: unknown key (value 3)",
+            "baseline.pricee: unknown key `pricee` (value 3)",
         ),
         (
             lambda r: r["baseline"].__setitem__("price", "cheap"),

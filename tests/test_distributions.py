@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from roicast.distributions import Fixed, Metalog, Pert, parse_distribution
+from roicast.distributions import (
+    Beta,
+    Discrete,
+    Fixed,
+    Lognormal,
+    Metalog,
+    Normal,
+    Pert,
+    Uniform,
+    parse_distribution,
+)
 
 Q = np.array([0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99])
 
@@ -45,7 +55,7 @@ def test_lognormal_from_mean_and_sd():
 
 
 def test_discrete_quantiles_follow_the_weights():
-    d = parse_distribution({"dist": "discrete", "values": [3, 1, 2], "weights": [1, 2, 1]})
+    d = parse_distribution({"dist": "discrete", "values": [3, 1, 2], "weights": [0.25, 0.5, 0.25]})
     np.testing.assert_array_equal(
         d.ppf(np.array([0.1, 0.49, 0.51, 0.74, 0.76, 0.99])), [1, 1, 2, 2, 3, 3]
     )
@@ -86,8 +96,54 @@ def test_plain_number_is_fixed():
         ({"dist": "pert", "min": "a", "mode": 2, "max": 4}, "`min` must be a number, got 'a'"),
         ("cheap", "expected a number or a distribution table"),
         ({"mean": 1}, "needs `dist`"),
+        (
+            {"dist": "discrete", "values": [1, 2], "weights": [1, 2]},
+            "`weights` must sum to 1, got 3",
+        ),
+        ({"dist": "discrete", "values": [1, 1], "weights": [0.5, 0.5]}, "must be distinct"),
+        ({"dist": "lognormal", "median": 2, "sigma": 0}, "sigma > 0"),
+        ({"dist": "pert", "min": 1, "mode": "2", "max": 4}, "`mode` must be a number, got '2'"),
     ],
 )
 def test_bad_tables_name_the_rule(table, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_distribution(table)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Pert(3, 1, 2), "min <= mode <= max"),
+        (lambda: Pert(1, 1, 1), "min < max"),
+        (lambda: Uniform(2, 1), "low < high"),
+        (lambda: Normal(0, 0), "`sd` must be > 0"),
+        (lambda: Lognormal(1, 0), "sigma > 0"),
+        (lambda: Beta(0, 1), "alpha > 0"),
+        (lambda: Metalog(3, 2, 1), "p10 < p50 < p90"),
+        (lambda: Discrete((1.0, 2.0), (0.2, 0.2)), "sum to 1"),
+        (lambda: Fixed(float("nan")), "finite"),
+    ],
+)
+def test_classes_check_their_own_rules(build, message):
+    """Validation lives in the classes: building one directly breaks the same rules."""
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_registry_names_every_table_kind():
+    from roicast.distributions import registry
+
+    assert set(registry()) == {
+        "fixed",
+        "uniform",
+        "triangular",
+        "pert",
+        "normal",
+        "truncnormal",
+        "lognormal",
+        "beta",
+        "discrete",
+        "quantiles",
+    }
+    for kind, cls in registry().items():
+        assert cls.kind == kind

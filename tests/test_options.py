@@ -139,19 +139,19 @@ def test_duplicate_option_names_are_refused():
     [
         (
             {"throughput_gian": 2.0},
-            "s.toml: option[batching].throughput_gian: unknown key (value 2.0)",
+            "s.toml: option[batching].throughput_gian: unknown key `throughput_gian` (value 2.0)",
         ),
         (
             {"implementation": {"monthz": 3}},
-            "s.toml: option[batching].implementation.monthz: unknown key (value 3)",
+            "s.toml: option[batching].implementation.monthz: unknown key `monthz` (value 3)",
         ),
         (
             {"optimized": {"utilisation": 0.5}},
-            "s.toml: option[batching].optimized.utilisation: unknown key (value 0.5)",
+            "s.toml: option[batching].optimized.utilisation: unknown key `utilisation` (value 0.5)",
         ),
         (
             {"baseline": {"price": 3.0}},  # not a section an option may override
-            "s.toml: option[batching].baseline: unknown key",
+            "s.toml: option[batching].baseline: unknown key `baseline`",
         ),
     ],
 )
@@ -201,7 +201,7 @@ def test_combines_naming_an_unknown_option_is_refused(combines):
             "s.toml: decision.max_payback_p50_months: input should be greater than 0 (got 0)",
         ),
         ({"min_npv_p10": "big"}, "s.toml: decision.min_npv_p10: input should be a valid number"),
-        ({"max_prob": 0.5}, "s.toml: decision.max_prob: unknown key (value 0.5)"),
+        ({"max_prob": 0.5}, "s.toml: decision.max_prob: unknown key `max_prob` (value 0.5)"),
     ],
 )
 def test_impossible_decision_threshold_is_refused(decision, expected):

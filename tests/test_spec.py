@@ -40,7 +40,7 @@ def _error(raw, spec_dir) -> str:
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("baseline", "pricee", 3, "s.toml: baseline.pricee: unknown key (value 3)"),
+        ("baseline", "pricee", 3, "s.toml: baseline.pricee: unknown key `pricee` (value 3)"),
         (
             "baseline",
             "price",
@@ -152,7 +152,7 @@ def test_options_inherit_and_override(demo_raw, spec_dir):
         ([{"name": "a"}, {"name": "a"}], "option names must be unique; 'a' repeats"),
         (
             [{"name": "a", "throughput_gainz": 2}],
-            "s.toml: option[a].throughput_gainz: unknown key (value 2)",
+            "s.toml: option[a].throughput_gainz: unknown key `throughput_gainz` (value 2)",
         ),
         (
             [{"name": "a", "optimized": {"price_ratio": -1}}],
