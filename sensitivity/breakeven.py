@@ -68,6 +68,11 @@ class BreakEvenResult:
     base_output: float
     n_evals: int
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Input names, in the order of ``items``."""
+        return tuple(it.input for it in self.items)
+
     def __getitem__(self, name: str) -> BreakEven:
         for item in self.items:
             if item.input == name:

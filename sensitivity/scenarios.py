@@ -248,6 +248,23 @@ class ThreePointCases:
     n_evals: int
     label: str = "deterministic"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Input names, in the order of the columns of ``values``."""
+        return tuple(str(c) for c in self.values.columns)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per input: its ``adverse``, ``base``, ``favourable`` values and ``direction``.
+
+        ``attrs["output"]`` holds the model output per case.
+        """
+        df = self.values.T.copy()
+        df.columns = list(df.columns)
+        df.index.name = "input"
+        df["direction"] = self.direction.reindex(df.index).to_numpy()
+        df.attrs["output"] = {str(k): float(v) for k, v in self.output.items()}
+        return df
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {
