@@ -3,7 +3,7 @@
     python tests/simulate/_make_legacy_fixture.py
 
 Run once on the code before the change (commit 6c64915); the file it writes,
-``data/legacy_outputs.npz``, pins every metric and monthly series of 600 varied
+``data/legacy_outputs.npz``, pins every metric and monthly series of 300 varied
 draws so later changes must reproduce them with the default fleet settings.
 """
 
@@ -58,7 +58,7 @@ def legacy_demand(seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    x = legacy_inputs(600, 2024)
+    x = legacy_inputs(300, 2024)
     demand = legacy_demand(7)
     m, s = simulate_arrays(x, demand, seed=123, discount_rate=0.09)
     mp, sp = simulate_arrays(x, demand, seed=123, discount_rate=0.09, price_seed=77, draw_offset=5)
