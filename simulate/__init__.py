@@ -5,11 +5,13 @@ Takes arrays (sampled inputs ``(draw, input)`` and demand paths
 forecasts or files.
 """
 
-from roicast.simulate._kernels import HOURS_PER_MONTH
+from roicast.simulate._layout import HOURS_PER_MONTH
 from roicast.simulate.model import (
     INPUT_NAMES,
     METRIC_NAMES,
+    NEUTRAL_INPUTS,
     SERIES_NAMES,
+    neutral_inputs,
     simulate,
     simulate_arrays,
 )
@@ -19,7 +21,9 @@ __all__ = [
     "HOURS_PER_MONTH",
     "INPUT_NAMES",
     "METRIC_NAMES",
+    "NEUTRAL_INPUTS",
     "SERIES_NAMES",
+    "neutral_inputs",
     "simulate",
     "simulate_arrays",
     "simulate_reference",

@@ -9,73 +9,72 @@ and the benchmark's reference.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba as nb
 import numpy as np
 
+from roicast.simulate._layout import (
+    HOURS_PER_MONTH,
+    I_B,
+    I_CE,
+    I_CU,
+    I_DELTA,
+    I_DEMAND,
+    I_E,
+    I_GAIN,
+    I_L,
+    I_LAMBDA,
+    I_M0,
+    I_M1,
+    I_P0,
+    I_PHI,
+    I_R,
+    I_R_RAMP,
+    I_RHO,
+    I_SIGMA,
+    I_T,
+    I_TAU0,
+    I_U0,
+    I_U1,
+    I_V,
+    M_CPM0,
+    M_CPM1,
+    M_DEMAND,
+    M_DPAYBACK,
+    M_GAIN,
+    M_HOURS_SAVED,
+    M_INVESTMENT,
+    M_IRR,
+    M_NPV,
+    M_PAYBACK,
+    M_ROI,
+    M_SAVINGS,
+    M_TCO0,
+    M_TCO1,
+    M_UPDATES,
+    S_COST0,
+    S_COST1,
+    S_CUM,
+    S_HOURS0,
+    S_HOURS1,
+)
 from roicast.simulate._rng import STREAM_CHURN, STREAM_PRICE, draw_key, uniform
 
 # fastmath without `nnan`/`ninf`: payback and IRR test for inf and NaN.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-HOURS_PER_MONTH = 730.0
+
+#: The one decorator of every kernel, so the compile options never drift apart.
+#: ``error_model="numpy"``: a division by zero gives inf/NaN instead of raising
+#: (the inputs are validated before they get here).
+_jit = functools.partial(nb.njit, cache=True, fastmath=FASTMATH, error_model="numpy")
 _TWO_PI = 2.0 * math.pi
-
-# Column of each input in the (draw, input) matrix.
-I_DEMAND = 0
-I_TAU0 = 1
-I_U0 = 2
-I_P0 = 3
-I_M0 = 4
-I_GAIN = 5
-I_U1 = 6
-I_RHO = 7
-I_M1 = 8
-I_R = 9
-I_SIGMA = 10
-I_T = 11
-I_R_RAMP = 12
-I_E = 13
-I_CE = 14
-I_V = 15
-I_L = 16
-I_PHI = 17
-I_LAMBDA = 18
-I_CU = 19
-I_DELTA = 20
-I_B = 21
-N_INPUTS = 22
-
-# Column of each per-draw metric.
-M_ROI = 0
-M_NPV = 1
-M_PAYBACK = 2
-M_DPAYBACK = 3
-M_IRR = 4
-M_TCO0 = 5
-M_TCO1 = 6
-M_CPM0 = 7
-M_CPM1 = 8
-M_HOURS_SAVED = 9
-M_INVESTMENT = 10
-M_GAIN = 11
-M_SAVINGS = 12
-M_UPDATES = 13
-M_DEMAND = 14
-N_METRICS = 15
-
-# Row of each monthly series.
-S_CUM = 0
-S_COST0 = 1
-S_COST1 = 2
-S_HOURS0 = 3
-S_HOURS1 = 4
-N_SERIES = 5
 
 _DRAWS_PER_CHUNK = 256
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, inline="always")
+@_jit(inline="always")
 def _crossing(cum, horizon):
     """First fractional month where the cumulative series reaches 0 (inf if never).
 
@@ -90,7 +89,7 @@ def _crossing(cum, horizon):
     return np.inf
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, inline="always")
+@_jit(inline="always")
 def _sign_changes(x, horizon):
     """Sign changes of ``x[1..H]``, zeros skipped."""
     n = 0
@@ -103,7 +102,7 @@ def _sign_changes(x, horizon):
     return n
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, inline="always")
+@_jit(inline="always")
 def _irr(cf, cum, horizon):
     """Annualised IRR of monthly cash flows ``cf[1..H]`` where it is unique (else NaN).
 
@@ -158,7 +157,7 @@ def _irr(cf, cum, horizon):
     return (1.0 / v) ** 12 - 1.0
 
 
-@nb.njit(cache=True, fastmath=FASTMATH)
+@_jit
 def _simulate_draw(
     i,
     x,
@@ -310,7 +309,7 @@ def _simulate_draw(
     metrics[i, M_DEMAND] = total_demand
 
 
-@nb.njit(cache=True, parallel=True, fastmath=FASTMATH)
+@_jit(parallel=True)
 def simulate_kernel(
     inputs, demand, seed, price_seed, discount, draw_ids, want_irr, metrics, series
 ):

@@ -40,65 +40,130 @@ import xarray as xr
 
 from roicast.errors import RoicastError
 from roicast.simulate import _kernels as K
+from roicast.simulate import _layout as L
+from roicast.simulate._layout import INPUT_NAMES, METRIC_NAMES, SERIES_NAMES
 
-__all__ = ["INPUT_NAMES", "METRIC_NAMES", "SERIES_NAMES", "simulate", "simulate_arrays"]
+__all__ = [
+    "INPUT_NAMES",
+    "METRIC_NAMES",
+    "NEUTRAL_INPUTS",
+    "SERIES_NAMES",
+    "neutral_inputs",
+    "simulate",
+    "simulate_arrays",
+]
 
-#: Inputs of the model, in the column order of the kernels, named as in the spec.
-INPUT_NAMES: tuple[str, ...] = (
-    "demand",
-    "baseline.throughput",
-    "baseline.utilization",
-    "baseline.price",
-    "baseline.floor_instances",
-    "optimized.throughput_gain",
-    "optimized.utilization",
-    "optimized.price_ratio",
-    "optimized.floor_instances",
-    "pricing.annual_change",
-    "pricing.annual_volatility",
-    "implementation.months",
-    "implementation.ramp_months",
-    "implementation.engineer_months",
-    "implementation.engineer_cost",
-    "implementation.validation_cost",
-    "implementation.licence_per_year",
-    "implementation.maintenance_fraction",
-    "churn.updates_per_year",
-    "churn.cost_per_update",
-    "churn.downtime_months",
-    "indirect.benefit_per_month",
-)
-assert len(INPUT_NAMES) == K.N_INPUTS
+_U64 = 2**64
 
-#: Per-draw outputs, in the column order of the kernels.
-METRIC_NAMES: tuple[str, ...] = (
-    "roi",
-    "npv",
-    "payback_months",
-    "discounted_payback_months",
-    "irr",
-    "tco_baseline",
-    "tco_optimized",
-    "cost_per_million_baseline",
-    "cost_per_million_optimized",
-    "instance_hours_saved",
-    "investment",
-    "gain",
-    "savings",
-    "model_updates",
-    "demand_total",
-)
-assert len(METRIC_NAMES) == K.N_METRICS
+# Ranges the kernel needs (lower bound, strict?); an input not listed may take any finite value.
+_LOWER: dict[str, tuple[float, bool]] = {
+    "demand": (0.0, False),
+    "baseline.throughput": (0.0, True),
+    "baseline.utilization": (0.0, True),
+    "baseline.price": (0.0, True),
+    "baseline.floor_instances": (0.0, False),
+    "optimized.throughput_gain": (0.0, True),
+    "optimized.utilization": (0.0, True),
+    "optimized.price_ratio": (0.0, False),
+    "optimized.floor_instances": (0.0, False),
+    "pricing.annual_change": (-1.0, True),
+    "pricing.annual_volatility": (0.0, False),
+    "implementation.months": (0.0, False),
+    "implementation.ramp_months": (0.0, False),
+    "churn.updates_per_year": (0.0, False),
+    "churn.downtime_months": (0.0, False),
+}
+_UPPER: dict[str, float] = {"demand": 1.0}
 
-#: Monthly outputs, in the row order of the kernels.
-SERIES_NAMES: tuple[str, ...] = (
-    "cumulative_cash_flow",
-    "spend_baseline",
-    "spend_optimized",
-    "instance_hours_baseline",
-    "instance_hours_optimized",
-)
-assert len(SERIES_NAMES) == K.N_SERIES
+
+#: Inputs added after the first release, with the value that leaves the model as it was.
+#: A string value names the input whose value is copied (a tie).
+NEUTRAL_INPUTS: dict[str, float | str] = {}
+
+
+def neutral_inputs(inputs: np.ndarray) -> np.ndarray:
+    """Widen a matrix of the first ``k`` inputs with every later input at its neutral value.
+
+    Parameters
+    ----------
+    inputs : ndarray (draws, k)
+        Columns ``INPUT_NAMES[:k]``; ``k`` at least the inputs that have no
+        neutral value (:data:`NEUTRAL_INPUTS`).
+
+    Returns
+    -------
+    ndarray (draws, len(INPUT_NAMES))
+        The same draws with each later input at its :data:`NEUTRAL_INPUTS`
+        value (or the value of the input it is tied to).
+    """
+    x = np.asarray(inputs, dtype=np.float64)
+    k = x.shape[1] if x.ndim == 2 else -1
+    first = L.N_INPUTS - len(NEUTRAL_INPUTS)
+    if x.ndim != 2 or not first <= k <= L.N_INPUTS:
+        raise RoicastError(
+            f"inputs: expected shape (draws, k) with {first} <= k <= {L.N_INPUTS}, got {x.shape}"
+        )
+    out = np.empty((x.shape[0], L.N_INPUTS))
+    out[:, :k] = x
+    for j in range(k, L.N_INPUTS):
+        v = NEUTRAL_INPUTS[INPUT_NAMES[j]]
+        out[:, j] = out[:, INPUT_NAMES.index(v)] if isinstance(v, str) else v
+    return out
+
+
+def _check_inputs(x: np.ndarray) -> None:
+    """Refuse inputs the kernel cannot use: wrong shape, not finite, out of range."""
+    if x.ndim != 2 or x.shape[1] != L.N_INPUTS:
+        raise RoicastError(
+            f"inputs: expected shape (draws, {L.N_INPUTS}) with columns INPUT_NAMES, got {x.shape}"
+        )
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise RoicastError(
+            f"inputs: {INPUT_NAMES[bad[1]]} is {x[bad[0], bad[1]]} at draw {bad[0]}; inputs must be finite"
+        )
+    if x.shape[0] == 0:
+        return
+    for name, (lo, strict) in _LOWER.items():
+        col = x[:, INPUT_NAMES.index(name)]
+        bad = col <= lo if strict else col < lo
+        if name in _UPPER:
+            bad |= col > _UPPER[name]
+        if bad.any():
+            i = int(np.argmax(bad))
+            rule = f"{'>' if strict else '>='} {lo:g}"
+            if name in _UPPER:
+                rule = f"in [{lo:g}, {_UPPER[name]:g}]"
+            raise RoicastError(
+                f"inputs: {name} is {float(col[i])!r} at draw {i}; it must be {rule}"
+            )
+
+
+def _check_demand(d: np.ndarray, *, sorted_rows: bool) -> None:
+    if d.ndim != 2 or d.shape[0] < 1 or d.shape[1] < 1:
+        raise RoicastError(
+            f"demand: expected a (path, month) array with at least one path and month, got shape {d.shape}"
+        )
+    if not np.isfinite(d).all() or (d < 0).any():
+        raise RoicastError("demand: volumes must be finite and >= 0")
+    if sorted_rows:
+        tot = d.sum(axis=1)
+        if (np.diff(tot) < 0).any():
+            i = int(np.argmax(np.diff(tot) < 0))
+            raise RoicastError(
+                f"demand: rows must be sorted by total volume (ascending); path {i + 1} totals "
+                f"{tot[i + 1]:.6g} < path {i}'s {tot[i]:.6g} (sort them, or call simulate())"
+            )
+
+
+def _check_seed(name: str, value: object) -> int:
+    try:
+        v = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise RoicastError(f"{name}: {value!r} is not an integer") from None
+    if not 0 <= v < _U64:
+        raise RoicastError(f"{name}: {value} is outside 0 .. 2**64 - 1")
+    return v
 
 
 def _as_matrix(inputs: xr.DataArray | np.ndarray) -> np.ndarray:
@@ -110,31 +175,18 @@ def _as_matrix(inputs: xr.DataArray | np.ndarray) -> np.ndarray:
                 f"inputs: missing input(s) {', '.join(missing)}; the model needs {', '.join(INPUT_NAMES)}"
             )
         inputs = inputs.transpose("draw", "input").sel(input=list(INPUT_NAMES)).values
-    x = np.ascontiguousarray(inputs, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != K.N_INPUTS:
-        raise RoicastError(f"inputs: expected shape (draws, {K.N_INPUTS}), got {x.shape}")
-    if not np.isfinite(x).all():
-        bad = np.argwhere(~np.isfinite(x))[0]
-        raise RoicastError(
-            f"inputs: {INPUT_NAMES[bad[1]]} is {x[bad[0], bad[1]]} at draw {bad[0]}; inputs must be finite"
-        )
-    return x
+    return np.ascontiguousarray(inputs, dtype=np.float64)
 
 
 def _sorted_demand(demand: xr.DataArray | np.ndarray) -> np.ndarray:
     d = demand.transpose("path", "month").values if isinstance(demand, xr.DataArray) else demand
     d = np.asarray(d, dtype=np.float64)
-    if d.ndim != 2 or d.shape[0] < 1 or d.shape[1] < 1:
-        raise RoicastError(
-            f"demand: expected a (path, month) array with at least one path and month, got shape {d.shape}"
-        )
-    if not np.isfinite(d).all() or (d < 0).any():
-        raise RoicastError("demand: volumes must be finite and >= 0")
+    _check_demand(d, sorted_rows=False)
     order = np.argsort(d.sum(axis=1), kind="stable")
     return np.ascontiguousarray(d[order])
 
 
-def simulate_arrays(
+def _simulate_unchecked(
     inputs: np.ndarray,
     demand: np.ndarray,
     *,
@@ -146,20 +198,17 @@ def simulate_arrays(
     draw_ids: np.ndarray | None = None,
     irr: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run the kernel on plain arrays; returns ``(metrics, series)``.
+    """The kernel on plain arrays, without any checking (internal fast path).
 
-    ``demand`` rows must already be sorted by total volume (as
-    :func:`simulate` does); ``series`` has shape ``(N_SERIES, draws, months)``,
-    or ``(N_SERIES, 0, 0)`` when ``monthly`` is false.  ``price_seed``
-    (default ``seed``) keys the price shocks alone.  ``draw_ids`` (default
-    ``draw_offset + arange(n)``) is each row's noise index: rows with the same
-    id share price path and model-update times (common random numbers).
-    ``irr=False`` skips the IRR (NaN), the costliest metric.
+    Same arguments and results as :func:`simulate_arrays`, which validates
+    them; ``inputs`` and ``demand`` must be C-contiguous float64.  For callers
+    inside roicast that validated once and call many times (sensitivity
+    evaluations).
     """
     n = inputs.shape[0]
     horizon = demand.shape[1]
-    metrics = np.empty((n, K.N_METRICS))
-    series = np.empty((K.N_SERIES, n, horizon) if monthly else (K.N_SERIES, 0, 0))
+    metrics = np.empty((n, L.N_METRICS))
+    series = np.empty((L.N_SERIES, n, horizon) if monthly else (L.N_SERIES, 0, 0))
     ps = seed if price_seed is None else price_seed
     if draw_ids is None:
         ids = np.arange(draw_offset, draw_offset + n, dtype=np.int64)
@@ -177,6 +226,86 @@ def simulate_arrays(
         series,
     )
     return metrics, series
+
+
+def simulate_arrays(
+    inputs: np.ndarray,
+    demand: np.ndarray,
+    *,
+    seed: int,
+    discount_rate: float,
+    monthly: bool = True,
+    draw_offset: int = 0,
+    price_seed: int | None = None,
+    draw_ids: np.ndarray | None = None,
+    irr: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate every draw on plain arrays; returns ``(metrics, series)``.
+
+    The validated array entry: shapes, finiteness and the ranges the model
+    needs are checked (cost O(draws × inputs), small next to the simulation).
+
+    Parameters
+    ----------
+    inputs : ndarray (draws, len(INPUT_NAMES))
+        One value of every model input per draw, columns in :data:`INPUT_NAMES` order.
+    demand : ndarray (paths, months)
+        Demand paths, units per month, rows sorted by total volume (ascending),
+        as :func:`simulate` sorts them.
+    seed : int
+        Study seed (0 .. 2**64 - 1): keys the model-update times (and the
+        price shocks unless ``price_seed`` is given).
+    discount_rate : float
+        Annual discount rate ``d`` (> -1).
+    monthly : bool
+        Also fill the monthly series.
+    draw_offset : int
+        Noise index of the first row when ``draw_ids`` is not given (>= 0).
+    price_seed : int, optional
+        Seed of the price shocks alone (default ``seed``).
+    draw_ids : ndarray of int (draws,), optional
+        Noise index of each row (default ``draw_offset + arange(draws)``): rows
+        with the same id share price path and model-update times (common
+        random numbers).
+    irr : bool
+        Compute the IRR (the costliest metric); NaN when false.
+
+    Returns
+    -------
+    metrics : ndarray (draws, len(METRIC_NAMES))
+    series : ndarray (len(SERIES_NAMES), draws, months), or (len(SERIES_NAMES), 0, 0)
+        when ``monthly`` is false.
+    """
+    seed = _check_seed("seed", seed)
+    price_seed = None if price_seed is None else _check_seed("price_seed", price_seed)
+    if not discount_rate > -1:
+        raise RoicastError(f"discount_rate: {discount_rate} must be > -1")
+    x = np.ascontiguousarray(inputs, dtype=np.float64)
+    _check_inputs(x)
+    d = np.ascontiguousarray(demand, dtype=np.float64)
+    _check_demand(d, sorted_rows=True)
+    if draw_ids is None:
+        if int(draw_offset) < 0:
+            raise RoicastError(f"draw_offset: {draw_offset} must be >= 0")
+    else:
+        ids = np.asarray(draw_ids)
+        if ids.shape != (x.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
+            raise RoicastError(
+                f"draw_ids: expected {x.shape[0]} integers (one per row), got {ids.dtype} {ids.shape}"
+            )
+        if ids.size and ids.min() < 0:
+            raise RoicastError(f"draw_ids: {ids.min()} is negative; ids must be >= 0")
+    return _simulate_unchecked(
+        x,
+        d,
+        seed=seed,
+        discount_rate=float(discount_rate),
+        monthly=monthly,
+        draw_offset=int(draw_offset),
+        price_seed=price_seed,
+        draw_ids=draw_ids,
+        irr=irr,
+    )
 
 
 def simulate(
@@ -218,14 +347,16 @@ def simulate(
         Variables :data:`METRIC_NAMES` over ``draw`` and, when ``monthly``,
         :data:`SERIES_NAMES` over ``(draw, month)``.
     """
-    if not 0 <= int(seed) < 2**64:
-        raise RoicastError(f"seed: {seed} is outside 0 .. 2**64 - 1")
-    if not discount_rate > -1:
-        raise RoicastError(f"discount_rate: {discount_rate} must be > -1")
     x = _as_matrix(inputs)
     d = _sorted_demand(demand)
     metrics, series = simulate_arrays(
-        x, d, seed=int(seed), discount_rate=discount_rate, monthly=monthly, draw_offset=draw_offset
+        x,
+        d,
+        seed=seed,
+        discount_rate=discount_rate,
+        monthly=monthly,
+        draw_offset=draw_offset,
+        price_seed=price_seed,
     )
     draws = np.arange(draw_offset, draw_offset + x.shape[0])
     data = {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roicast.simulate import _kernels as K
+from roicast.simulate import _layout as L
 from roicast.simulate._rng import STREAM_CHURN, STREAM_PRICE, draw_key_np, uniform_np
 
 __all__ = ["simulate_reference"]
@@ -102,19 +102,19 @@ def simulate_reference(
     x = np.asarray(inputs, dtype=float)
     n = x.shape[0]
     n_paths, horizon = demand.shape
-    h = K.HOURS_PER_MONTH
-    path = np.clip((x[:, K.I_DEMAND] * n_paths).astype(np.int64), 0, n_paths - 1)
+    h = L.HOURS_PER_MONTH
+    path = np.clip((x[:, L.I_DEMAND] * n_paths).astype(np.int64), 0, n_paths - 1)
     D = demand[path]  # (n, H)
-    tau0 = x[:, K.I_TAU0]
-    kappa0 = tau0 * 3600 * x[:, K.I_U0]
-    kappa1 = tau0 * x[:, K.I_GAIN] * 3600 * x[:, K.I_U1]
-    T = x[:, K.I_T]
-    R = np.maximum(x[:, K.I_R_RAMP], 1.0)
-    eng = x[:, K.I_E] * x[:, K.I_CE]
-    build = eng + x[:, K.I_V]
+    tau0 = x[:, L.I_TAU0]
+    kappa0 = tau0 * 3600 * x[:, L.I_U0]
+    kappa1 = tau0 * x[:, L.I_GAIN] * 3600 * x[:, L.I_U1]
+    T = x[:, L.I_T]
+    R = np.maximum(x[:, L.I_R_RAMP], 1.0)
+    eng = x[:, L.I_E] * x[:, L.I_CE]
+    build = eng + x[:, L.I_V]
     span = np.maximum(T, 1.0)
-    lam = x[:, K.I_LAMBDA]
-    delta = x[:, K.I_DELTA]
+    lam = x[:, L.I_LAMBDA]
+    delta = x[:, L.I_DELTA]
     draws = np.arange(n) + draw_offset
     months = np.arange(1, horizon + 1, dtype=float)
 
@@ -129,9 +129,9 @@ def simulate_reference(
         if t + 1 < horizon:
             eps[:, t + 1] = rad * np.sin(2 * np.pi * u2)
     log_p = (
-        np.log(x[:, K.I_P0])[:, None]
-        + months[None, :] * (np.log1p(x[:, K.I_R]) / 12)[:, None]
-        + (x[:, K.I_SIGMA] / np.sqrt(12))[:, None] * np.cumsum(eps, axis=1)
+        np.log(x[:, L.I_P0])[:, None]
+        + months[None, :] * (np.log1p(x[:, L.I_R]) / 12)[:, None]
+        + (x[:, L.I_SIGMA] / np.sqrt(12))[:, None] * np.cumsum(eps, axis=1)
     )
     P = np.exp(log_p)
 
@@ -153,7 +153,7 @@ def simulate_reference(
         k += 1
         active &= tau < horizon
         idx = np.clip(np.ceil(tau).astype(np.int64) - 1, 0, horizon - 1)
-        np.add.at(upd, (rows[active], idx[active]), x[active, K.I_CU])
+        np.add.at(upd, (rows[active], idx[active]), x[active, L.I_CU])
         n_upd += active
         s = np.maximum(tau, end_prev)
         e = np.minimum(np.maximum(end_prev, tau + delta), horizon)
@@ -165,13 +165,13 @@ def simulate_reference(
         )
         down += np.where(active[:, None], overlap, 0.0)
 
-    G0 = np.maximum(D / kappa0[:, None], (x[:, K.I_M0] * h)[:, None])
-    G1 = np.maximum(D / kappa1[:, None], (x[:, K.I_M1] * h)[:, None])
+    G0 = np.maximum(D / kappa0[:, None], (x[:, L.I_M0] * h)[:, None])
+    G1 = np.maximum(D / kappa1[:, None], (x[:, L.I_M1] * h)[:, None])
     C0 = G0 * P
-    C1 = G1 * x[:, K.I_RHO][:, None] * P
+    C1 = G1 * x[:, L.I_RHO][:, None] * P
     a = np.clip((months[None, :] - T[:, None]) / R[:, None], 0, 1) * (1 - down)
     S = a * (C0 - C1)
-    B = a * x[:, K.I_B][:, None]
+    B = a * x[:, L.I_B][:, None]
     w_build = (
         np.clip(np.minimum(months[None, :], span[:, None]) - (months[None, :] - 1), 0, None)
         / span[:, None]
@@ -179,8 +179,8 @@ def simulate_reference(
     live = np.clip(months[None, :] - T[:, None], 0, 1)
     inv = (
         build[:, None] * w_build
-        + (x[:, K.I_L] / 12)[:, None]
-        + (x[:, K.I_PHI] * eng / 12)[:, None] * live
+        + (x[:, L.I_L] / 12)[:, None]
+        + (x[:, L.I_PHI] * eng / 12)[:, None] * live
         + upd
     )
     CF = S + B - inv
@@ -192,28 +192,28 @@ def simulate_reference(
     gain = (S + B).sum(axis=1)
     total_d = D.sum(axis=1)
 
-    metrics = np.empty((n, K.N_METRICS))
+    metrics = np.empty((n, L.N_METRICS))
     with np.errstate(divide="ignore", invalid="ignore"):
-        metrics[:, K.M_ROI] = np.where(K_inv != 0, (gain - K_inv) / K_inv, np.nan)
-        metrics[:, K.M_CPM0] = np.where(total_d > 0, C0.sum(axis=1) / total_d * 1e6, np.nan)
-        metrics[:, K.M_CPM1] = np.where(total_d > 0, C1.sum(axis=1) / total_d * 1e6, np.nan)
-    metrics[:, K.M_NPV] = dcum[:, -1]
-    metrics[:, K.M_PAYBACK] = _crossing(cum)
-    metrics[:, K.M_DPAYBACK] = _crossing(dcum)
-    metrics[:, K.M_IRR] = _irr(cf0, cum)
-    metrics[:, K.M_TCO0] = C0.sum(axis=1)
-    metrics[:, K.M_TCO1] = C0.sum(axis=1) - S.sum(axis=1) + K_inv
-    metrics[:, K.M_HOURS_SAVED] = (a * (G0 - G1)).sum(axis=1)
-    metrics[:, K.M_INVESTMENT] = K_inv
-    metrics[:, K.M_GAIN] = gain
-    metrics[:, K.M_SAVINGS] = S.sum(axis=1)
-    metrics[:, K.M_UPDATES] = n_upd
-    metrics[:, K.M_DEMAND] = total_d
+        metrics[:, L.M_ROI] = np.where(K_inv != 0, (gain - K_inv) / K_inv, np.nan)
+        metrics[:, L.M_CPM0] = np.where(total_d > 0, C0.sum(axis=1) / total_d * 1e6, np.nan)
+        metrics[:, L.M_CPM1] = np.where(total_d > 0, C1.sum(axis=1) / total_d * 1e6, np.nan)
+    metrics[:, L.M_NPV] = dcum[:, -1]
+    metrics[:, L.M_PAYBACK] = _crossing(cum)
+    metrics[:, L.M_DPAYBACK] = _crossing(dcum)
+    metrics[:, L.M_IRR] = _irr(cf0, cum)
+    metrics[:, L.M_TCO0] = C0.sum(axis=1)
+    metrics[:, L.M_TCO1] = C0.sum(axis=1) - S.sum(axis=1) + K_inv
+    metrics[:, L.M_HOURS_SAVED] = (a * (G0 - G1)).sum(axis=1)
+    metrics[:, L.M_INVESTMENT] = K_inv
+    metrics[:, L.M_GAIN] = gain
+    metrics[:, L.M_SAVINGS] = S.sum(axis=1)
+    metrics[:, L.M_UPDATES] = n_upd
+    metrics[:, L.M_DEMAND] = total_d
 
-    series = np.empty((K.N_SERIES, n, horizon))
-    series[K.S_CUM] = cum[:, 1:]
-    series[K.S_COST0] = C0
-    series[K.S_COST1] = a * C1 + (1 - a) * C0
-    series[K.S_HOURS0] = G0
-    series[K.S_HOURS1] = a * G1 + (1 - a) * G0
+    series = np.empty((L.N_SERIES, n, horizon))
+    series[L.S_CUM] = cum[:, 1:]
+    series[L.S_COST0] = C0
+    series[L.S_COST1] = a * C1 + (1 - a) * C0
+    series[L.S_HOURS0] = G0
+    series[L.S_HOURS1] = a * G1 + (1 - a) * G0
     return metrics, series
