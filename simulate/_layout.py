@@ -19,6 +19,8 @@ __all__ = [
     "N_INPUTS",
     "N_METRICS",
     "N_SERIES",
+    "PROFILE_SLOTS",
+    "PROVISIONING",
     "SERIES_NAMES",
 ]
 
@@ -49,6 +51,14 @@ INPUT_NAMES: tuple[str, ...] = (
     "churn.cost_per_update",
     "churn.downtime_months",
     "indirect.benefit_per_month",
+    # fleet model (issue 12); neutral values in roicast.simulate.model.NEUTRAL_INPUTS
+    "fleet.scale_lag_hours",
+    "pricing.committed_instances",
+    "pricing.committed_price_ratio",
+    "pricing.commitment_months",
+    "pricing.stranded_recovery",
+    "optimized.throughput_gain_at_peak",
+    "optimized.api_price_per_million",
 )
 
 #: Per-draw outputs, in the column order of the kernels.
@@ -68,6 +78,13 @@ METRIC_NAMES: tuple[str, ...] = (
     "savings",
     "model_updates",
     "demand_total",
+    # fleet model (issue 12)
+    "peak_instances_baseline",
+    "peak_instances_optimized",
+    "utilization_baseline",
+    "utilization_optimized",
+    "stranded_instance_hours_baseline",
+    "stranded_instance_hours_optimized",
 )
 
 #: Monthly outputs, in the row order of the kernels.
@@ -77,6 +94,9 @@ SERIES_NAMES: tuple[str, ...] = (
     "spend_optimized",
     "instance_hours_baseline",
     "instance_hours_optimized",
+    # fleet model (issue 12)
+    "peak_instances_baseline",
+    "peak_instances_optimized",
 )
 
 N_INPUTS = len(INPUT_NAMES)
@@ -110,6 +130,13 @@ I_LAMBDA = _I("churn.updates_per_year")
 I_CU = _I("churn.cost_per_update")
 I_DELTA = _I("churn.downtime_months")
 I_B = _I("indirect.benefit_per_month")
+I_LAG = _I("fleet.scale_lag_hours")
+I_COMMIT_N = _I("pricing.committed_instances")
+I_COMMIT_RATIO = _I("pricing.committed_price_ratio")
+I_COMMIT_MONTHS = _I("pricing.commitment_months")
+I_RECOVERY = _I("pricing.stranded_recovery")
+I_GAIN_PEAK = _I("optimized.throughput_gain_at_peak")
+I_API_PRICE = _I("optimized.api_price_per_million")
 
 # Column of each per-draw metric.
 M_ROI = _M("roi")
@@ -127,6 +154,12 @@ M_GAIN = _M("gain")
 M_SAVINGS = _M("savings")
 M_UPDATES = _M("model_updates")
 M_DEMAND = _M("demand_total")
+M_PEAK0 = _M("peak_instances_baseline")
+M_PEAK1 = _M("peak_instances_optimized")
+M_UTIL0 = _M("utilization_baseline")
+M_UTIL1 = _M("utilization_optimized")
+M_STRANDED0 = _M("stranded_instance_hours_baseline")
+M_STRANDED1 = _M("stranded_instance_hours_optimized")
 
 # Row of each monthly series.
 S_CUM = _S("cumulative_cash_flow")
@@ -134,3 +167,14 @@ S_COST0 = _S("spend_baseline")
 S_COST1 = _S("spend_optimized")
 S_HOURS0 = _S("instance_hours_baseline")
 S_HOURS1 = _S("instance_hours_optimized")
+S_PEAK0 = _S("peak_instances_baseline")
+S_PEAK1 = _S("peak_instances_optimized")
+
+# Provisioning policies of the fleet (the kernels' integer codes).
+PROVISIONING: tuple[str, ...] = ("average", "peak", "autoscale")
+POLICY_AVERAGE = PROVISIONING.index("average")
+POLICY_PEAK = PROVISIONING.index("peak")
+POLICY_AUTOSCALE = PROVISIONING.index("autoscale")
+
+#: Slots a load profile may have: flat, hour of day, hour of week.
+PROFILE_SLOTS: tuple[int, ...] = (1, 24, 168)

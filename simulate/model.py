@@ -35,6 +35,8 @@ live), instance-hours saved ``Σ a (G^0 - G^1)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import xarray as xr
 
@@ -48,6 +50,7 @@ __all__ = [
     "METRIC_NAMES",
     "NEUTRAL_INPUTS",
     "SERIES_NAMES",
+    "FleetConfig",
     "neutral_inputs",
     "simulate",
     "simulate_arrays",
@@ -72,13 +75,107 @@ _LOWER: dict[str, tuple[float, bool]] = {
     "implementation.ramp_months": (0.0, False),
     "churn.updates_per_year": (0.0, False),
     "churn.downtime_months": (0.0, False),
+    "fleet.scale_lag_hours": (0.0, False),
+    "pricing.committed_instances": (0.0, False),
+    "pricing.committed_price_ratio": (0.0, False),
+    "pricing.commitment_months": (0.0, False),
+    "pricing.stranded_recovery": (0.0, False),
+    "optimized.throughput_gain_at_peak": (0.0, True),
+    "optimized.api_price_per_million": (0.0, False),
 }
-_UPPER: dict[str, float] = {"demand": 1.0}
+_UPPER: dict[str, float] = {"demand": 1.0, "pricing.stranded_recovery": 1.0}
 
 
 #: Inputs added after the first release, with the value that leaves the model as it was.
-#: A string value names the input whose value is copied (a tie).
-NEUTRAL_INPUTS: dict[str, float | str] = {}
+#: A string value names the input whose value is copied (a tie):
+#: ``throughput_gain_at_peak`` equal to ``throughput_gain`` means "not given".
+NEUTRAL_INPUTS: dict[str, float | str] = {
+    "fleet.scale_lag_hours": 0.0,
+    "pricing.committed_instances": 0.0,
+    "pricing.committed_price_ratio": 0.6,
+    "pricing.commitment_months": 0.0,
+    "pricing.stranded_recovery": 0.0,
+    "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
+    "optimized.api_price_per_million": 0.0,
+}
+assert tuple(NEUTRAL_INPUTS) == INPUT_NAMES[L.N_INPUTS - len(NEUTRAL_INPUTS) :]
+
+_FLAT = np.ones((1, 1))
+_FLAT.setflags(write=False)
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """How the fleet is provisioned: the per-study settings of the fleet model.
+
+    The numbers of the fleet model that may be uncertain (``scale_lag_hours``,
+    commitments, ``throughput_gain_at_peak``, ``api_price_per_million``) are
+    per-draw input columns (:data:`INPUT_NAMES`); this holds the rest.
+
+    Parameters
+    ----------
+    provisioning : {"average", "peak", "autoscale"}
+        ``"average"`` (default): a fractional fleet that follows the load, as
+        before the fleet model; ``"peak"``: every hour of a month runs the
+        instances the month's busiest slot needs; ``"autoscale"``: whole
+        instances per slot, sized for the highest load of the last
+        ``scale_lag_hours`` slots.
+    profiles : array_like (n_profiles, P) or (P,), optional
+        Relative load by slot, ``P`` = 1 (flat), 24 (hour of day) or 168 (hour
+        of week), e.g. one row per week of history.  Finite, >= 0, each row
+        with a positive sum; rows are normalised here to mean 1.  Each draw
+        uses one row, chosen by its own counter-based random number (stream
+        ``STREAM_PROFILE``, keyed by the seed and draw id, so options see the
+        same profile in the same draw).  Default: flat.
+    api : bool
+        The optimized option is served through an API at
+        ``optimized.api_price_per_million`` per million units instead of a fleet.
+
+    Attributes
+    ----------
+    policy : int
+        The kernels' code of ``provisioning``.
+    """
+
+    provisioning: str = "average"
+    profiles: np.ndarray = field(default_factory=lambda: _FLAT)
+    api: bool = False
+
+    def __post_init__(self) -> None:
+        if self.provisioning not in L.PROVISIONING:
+            raise RoicastError(
+                f"fleet.provisioning: {self.provisioning!r} is not one of {', '.join(L.PROVISIONING)}"
+            )
+        try:
+            prof = np.array(self.profiles, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise RoicastError(
+                "fleet.profiles: expected numbers, one row of 1, 24 or 168 per profile"
+            ) from None
+        if prof.ndim == 1:
+            prof = prof[None, :]
+        if prof.ndim != 2 or prof.shape[0] < 1 or prof.shape[1] not in L.PROFILE_SLOTS:
+            raise RoicastError(
+                f"fleet.profiles: expected shape (profiles, P) with P in {L.PROFILE_SLOTS}, got {prof.shape}"
+            )
+        if not np.isfinite(prof).all() or (prof < 0).any():
+            raise RoicastError("fleet.profiles: relative loads must be finite and >= 0")
+        tot = prof.sum(axis=1)
+        if (tot <= 0).any():
+            i = int(np.argmax(tot <= 0))
+            raise RoicastError(f"fleet.profiles: row {i} is all zero; a profile needs some load")
+        if prof.shape[1] > 1:
+            prof = prof / prof.mean(axis=1, keepdims=True)
+        else:
+            prof = np.ones_like(prof)
+        prof = np.ascontiguousarray(prof)
+        prof.setflags(write=False)
+        object.__setattr__(self, "profiles", prof)
+        object.__setattr__(self, "api", bool(self.api))
+
+    @property
+    def policy(self) -> int:
+        return L.PROVISIONING.index(self.provisioning)
 
 
 def neutral_inputs(inputs: np.ndarray) -> np.ndarray:
@@ -109,6 +206,9 @@ def neutral_inputs(inputs: np.ndarray) -> np.ndarray:
         v = NEUTRAL_INPUTS[INPUT_NAMES[j]]
         out[:, j] = out[:, INPUT_NAMES.index(v)] if isinstance(v, str) else v
     return out
+
+
+_DEFAULT_FLEET = FleetConfig()
 
 
 def _check_inputs(x: np.ndarray) -> None:
@@ -197,6 +297,7 @@ def _simulate_unchecked(
     price_seed: int | None = None,
     draw_ids: np.ndarray | None = None,
     irr: bool = True,
+    fleet: FleetConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The kernel on plain arrays, without any checking (internal fast path).
 
@@ -210,6 +311,7 @@ def _simulate_unchecked(
     metrics = np.empty((n, L.N_METRICS))
     series = np.empty((L.N_SERIES, n, horizon) if monthly else (L.N_SERIES, 0, 0))
     ps = seed if price_seed is None else price_seed
+    fl = _DEFAULT_FLEET if fleet is None else fleet
     if draw_ids is None:
         ids = np.arange(draw_offset, draw_offset + n, dtype=np.int64)
     else:
@@ -222,6 +324,9 @@ def _simulate_unchecked(
         float(discount_rate),
         ids,
         bool(irr),
+        fl.policy,
+        fl.profiles,
+        fl.api,
         metrics,
         series,
     )
@@ -239,6 +344,7 @@ def simulate_arrays(
     price_seed: int | None = None,
     draw_ids: np.ndarray | None = None,
     irr: bool = True,
+    fleet: FleetConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulate every draw on plain arrays; returns ``(metrics, series)``.
 
@@ -269,6 +375,9 @@ def simulate_arrays(
         random numbers).
     irr : bool
         Compute the IRR (the costliest metric); NaN when false.
+    fleet : FleetConfig, optional
+        Provisioning policy, load profiles, API; default ``FleetConfig()``:
+        the average fleet, as before the fleet model.
 
     Returns
     -------
@@ -284,6 +393,8 @@ def simulate_arrays(
     _check_inputs(x)
     d = np.ascontiguousarray(demand, dtype=np.float64)
     _check_demand(d, sorted_rows=True)
+    if fleet is not None and not isinstance(fleet, FleetConfig):
+        raise RoicastError(f"fleet: expected a FleetConfig, got {type(fleet).__name__}")
     if draw_ids is None:
         if int(draw_offset) < 0:
             raise RoicastError(f"draw_offset: {draw_offset} must be >= 0")
@@ -305,6 +416,7 @@ def simulate_arrays(
         price_seed=price_seed,
         draw_ids=draw_ids,
         irr=irr,
+        fleet=fleet,
     )
 
 
@@ -317,12 +429,13 @@ def simulate(
     monthly: bool = True,
     draw_offset: int = 0,
     price_seed: int | None = None,
+    fleet: FleetConfig | None = None,
 ) -> xr.Dataset:
     """Simulate the cash flows of every draw.
 
     Parameters
     ----------
-    inputs : xarray.DataArray (draw, input) or ndarray (draws, 22)
+    inputs : xarray.DataArray (draw, input) or ndarray (draws, len(INPUT_NAMES))
         One value of every model input per draw (:data:`INPUT_NAMES`);
         ``demand`` is a uniform in (0, 1) that picks a demand path by its rank
         of total volume (0.5: the median path).
@@ -340,6 +453,9 @@ def simulate(
     price_seed : int, optional
         Seed of the price shocks alone (default ``seed``): studies given the
         same ``price_seed`` see the same price path in the same draw.
+    fleet : FleetConfig, optional
+        Provisioning policy, load profiles and API option (default: the
+        average fleet, as before the fleet model).
 
     Returns
     -------
@@ -357,6 +473,7 @@ def simulate(
         monthly=monthly,
         draw_offset=draw_offset,
         price_seed=price_seed,
+        fleet=fleet,
     )
     draws = np.arange(draw_offset, draw_offset + x.shape[0])
     data = {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)}
