@@ -420,6 +420,8 @@ def _simulate_draw(
     recovery = x[I_RECOVERY]
     api_price = x[I_API_PRICE] / 1e6
     same_type = rho == 1.0 and not api
+    peak_per0 = s_max / (k0 * HOURS_PER_MONTH)  # busiest slot's instances per unit of demand
+    peak_per1 = s_max / (k1 * HOURS_PER_MONTH)
 
     # Model churn: Poisson events after go-live; each costs upd_cost in its month
     # and takes the optimisation down for `delta` months (union of the intervals).
@@ -491,7 +493,7 @@ def _simulate_draw(
         if policy == POLICY_AVERAGE and not commit:
             # today's fractional model, bit for bit
             g0 = max(d / k0, floor0)
-            n0 = max(d / k0 / HOURS_PER_MONTH * s_max, m0)
+            n0 = max(d * peak_per0, m0)
             c0 = g0 * price
             cp0 = g0
         else:
@@ -518,7 +520,7 @@ def _simulate_draw(
             c1 = d * api_price
         elif policy == POLICY_AVERAGE and not commit and not varied:
             g1 = max(d / k1, floor1)
-            n1 = max(d / k1 / HOURS_PER_MONTH * s_max, m1)
+            n1 = max(d * peak_per1, m1)
             c1 = g1 * rho * price
             cp1 = g1
         else:
