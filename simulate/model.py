@@ -31,6 +31,72 @@ flows do not change sign within a monthly rate of -50 % .. +200 %), TCO
 baseline ``Σ C^0``, TCO optimized ``Σ (a C^1 + (1-a) C^0) + K``, cost per
 million units before (``Σ C^0 / Σ D``) and after (``Σ C^1 / Σ D``, fully
 live), instance-hours saved ``Σ a (G^0 - G^1)``.
+
+The fleet model (issue 12; :class:`FleetConfig` and the fleet inputs)
+-----------------------------------------------------------------------
+
+A load profile ``s_j``, ``j = 0..P-1`` (``P`` = 1 flat, 24 hour of day, 168
+hour of week), normalised to mean 1; a month holds ``h/P`` repetitions of it.
+Given several profiles (e.g. one per week of history), draw ``i`` uses profile
+``⌊u P_n⌋``, ``u`` the first uniform of its own counter-based stream
+(``STREAM_PROFILE``, keyed by the seed and the draw id: the price and churn
+streams do not move, and every option sees the same profile in the same draw).
+The load in slot ``j`` of month ``t`` is ``λ_tj = D_t s_j / h`` units an hour.
+
+Optimized gain by slot, when ``throughput_gain_at_peak`` ``g_pk`` differs from
+``g`` (equal means "not given") and the profile is not flat:
+
+.. math::
+
+    g_j = g + (g_{pk} - g)\\frac{s_j - s_{min}}{s_{max} - s_{min}}, \\quad
+    r_j = s_j \\frac{g}{g_j}
+
+``r_j`` is slot ``j``'s requirement in instances per unit of
+``x_t = D_t / (h κ)`` (baseline: ``r_j = s_j``), so ``λ_tj / κ_j = x_t r_j``.
+
+Instances ``n_tj`` by ``provisioning``:
+
+- ``average`` (default): the fractional fleet of the base model,
+  ``G_t = max(D_t \\bar r / κ, m h)`` with ``\\bar r = mean_j r_j`` (1 without
+  gain at peak: exactly the base model).  ``D \\bar r / κ = Σ_j (h/P) λ_j / κ_j``
+  is the load-weighted (harmonic) effective capacity.  Per slot the fleet is
+  ``n_tj = x_t r_j`` and the floor applies to the month, as before (a per-slot
+  floor would change the base model's numbers under a profile).
+- ``autoscale``: ``n_tj = max(⌈max_{k ∈ [j-ℓ, j]} x_t r_k⌉, m)``, slots wrapping
+  around the profile, ``ℓ = ⌈scale_lag_hours⌉`` (at most ``P - 1``).
+- ``peak``: ``n_tj = max(⌈x_t max_k r_k⌉, m)`` in every slot.
+
+Instance-hours ``G_t = (h/P) Σ_j n_tj``.  (A load within a relative 1e-12 of
+a whole number of instances counts as that number.)
+
+Commitment of ``c`` baseline-type instances for ``M_c`` months from the study
+start at ``p_c = ρ_c p_0`` an hour (fixed).  While it lasts, per fleet:
+
+.. math::
+
+    C_t = c h p_c + O_t P_t - \\varrho S_t p_c, \\quad
+    O_t = \\tfrac{h}{P}\\sum_j (n_{tj} - c)^+, \\quad
+    S_t = \\tfrac{h}{P}\\sum_j (c - n_{tj})^+
+
+(``ϱ`` = ``stranded_recovery``).  Average fleet: committed instances serve the
+load first, ``U_t = (h/P) Σ_j min(x_t r_j, c)``; idle committed hours count
+toward the month's floor, ``F_t = min(c h - U_t, (m h - h x_t \\bar r)^+)``;
+``O_t = G_t - U_t - F_t`` and ``S_t = c h - U_t - F_t``.  Month ``⌈M_c⌉`` is
+prorated: ``C_t = f C^{commit}_t + (1 - f) G_t P_t``, ``f = clip(M_c - (t-1), 0, 1)``.
+After the commitment everything is on demand.  The optimized fleet uses the
+committed instances when ``ρ = 1``; with another instance type (``ρ ≠ 1``) or
+an API they are all stranded: ``C^1_t = G^1_t ρ P_t + f c h p_c (1 - ϱ)``.
+
+API option (``FleetConfig(api=True)``): ``C^1_t = D_t π / 10^6`` with ``π`` =
+``api_price_per_million``; no fleet, floor or instance-hours.
+
+Fleet outputs per draw: peak instances ``max_t max_j n_tj`` (average fleet:
+``max_t max(x_t max_j r_j, m)``); achieved utilization ``Σ D / Σ_t (h/P)
+Σ_j n_tj τ g_j 3600`` (load over full-speed capacity provisioned; average fleet
+``Σ D / Σ_t G_t τ g 3600 / \\bar r``); stranded committed instance-hours
+``Σ_t f_t S_t``.  The optimized fleet's outputs (and its cost per million)
+describe it as if live over the whole horizon; the monthly series blend it
+with the baseline by ``a_t`` like the spend.
 """
 
 from __future__ import annotations
@@ -486,4 +552,7 @@ def simulate(
             coords["month"] = np.arange(1, d.shape[1] + 1)
     ds = xr.Dataset(data, coords=coords)
     ds["payback_months"].attrs["note"] = "inf: not paid back within the horizon"
+    fl = _DEFAULT_FLEET if fleet is None else fleet
+    ds.attrs["provisioning"] = fl.provisioning
+    ds.attrs["api"] = int(fl.api)
     return ds
