@@ -7,6 +7,11 @@ default, every input uncertain, churn on); prints draw-months per second for
 each and their ratio.  The kernel is compiled (or loaded from cache) first and
 its compile/load time reported separately.  Targets (DESIGN.md): ≥ 10× the
 NumPy version and ≥ 30 M draw-months/s on 2 cores.
+
+The fleet model (issue 12): the average fleet against autoscaling with four
+168-slot (hour of week) profiles, a lag of 0-6 hours, load-dependent gain and,
+in a second run, commitments; target autoscale ≤ 3× the average time per
+draw-month (ratio measured in this run, all threads, no monthly series).
 """
 
 from __future__ import annotations
@@ -17,7 +22,14 @@ import time
 import numba
 import numpy as np
 
-from roicast.simulate import INPUT_NAMES, simulate_arrays, simulate_reference
+from roicast.simulate import (
+    INPUT_NAMES,
+    NEUTRAL_INPUTS,
+    FleetConfig,
+    neutral_inputs,
+    simulate_arrays,
+    simulate_reference,
+)
 
 
 def make_inputs(n: int, seed: int = 0) -> np.ndarray:
@@ -46,7 +58,32 @@ def make_inputs(n: int, seed: int = 0) -> np.ndarray:
         "churn.downtime_months": rng.uniform(0, 2, n),
         "indirect.benefit_per_month": rng.normal(0, 2000, n),
     }
-    return np.ascontiguousarray(np.column_stack([cols[k] for k in INPUT_NAMES]))
+    first = [k for k in INPUT_NAMES if k not in NEUTRAL_INPUTS]
+    return neutral_inputs(np.column_stack([cols[k] for k in first]))
+
+
+def with_fleet(x: np.ndarray, *, commitments: bool, seed: int = 2) -> np.ndarray:
+    """The inputs with an uncertain lag, gain at peak and (optionally) commitments."""
+    rng = np.random.default_rng(seed)
+    n = x.shape[0]
+    col = {name: j for j, name in enumerate(INPUT_NAMES)}
+    x = x.copy()
+    x[:, col["fleet.scale_lag_hours"]] = rng.uniform(0, 6, n)
+    x[:, col["optimized.throughput_gain_at_peak"]] = x[:, col["optimized.throughput_gain"]] * 1.3
+    if commitments:
+        x[:, col["pricing.committed_instances"]] = rng.integers(0, 4, n)
+        x[:, col["pricing.commitment_months"]] = rng.uniform(0, 36, n)
+        x[:, col["pricing.stranded_recovery"]] = rng.uniform(0, 0.5, n)
+    return np.ascontiguousarray(x)
+
+
+def week_profiles(n_profiles: int = 4, seed: int = 3) -> np.ndarray:
+    """Hour-of-week load profiles: a daily cycle, quieter weekends, noise."""
+    rng = np.random.default_rng(seed)
+    hour = np.arange(168)
+    day = 1 + 0.6 * np.sin(2 * np.pi * (hour % 24 - 8) / 24)
+    weekend = np.where(hour >= 120, 0.7, 1.0)
+    return day * weekend * rng.lognormal(0, 0.1, (n_profiles, 168))
 
 
 def best_of(f, repeat: int) -> float:
@@ -97,6 +134,28 @@ def main() -> None:
                 f"  numba kernel, {threads} thread(s), monthly series {'on ' if monthly else 'off'}, "
                 f"IRR {'on ' if irr else 'off'}: {s * 1e3:8.1f} ms  {dm / s / 1e6:6.1f} M draw-months/s"
             )
+    numba.set_num_threads(threads_all)
+    prof = week_profiles()
+    auto = FleetConfig(provisioning="autoscale", profiles=prof)
+    simulate_arrays(x[:10], demand, seed=1, discount_rate=0.1, fleet=auto)  # compile / load
+    print("fleet model, all threads, no monthly series, IRR on:")
+    for commitments in (False, True):
+        xf = with_fleet(x, commitments=commitments)
+        avg = best_of(
+            lambda xf=xf: simulate_arrays(xf, demand, seed=1, discount_rate=0.1, monthly=False),
+            args.repeat,
+        )
+        aut = best_of(
+            lambda xf=xf: simulate_arrays(
+                xf, demand, seed=1, discount_rate=0.1, monthly=False, fleet=auto
+            ),
+            args.repeat,
+        )
+        label = "with commitments" if commitments else "no commitments  "
+        print(
+            f"  {label}: average {avg / dm * 1e9:6.1f} ns/draw-month, autoscale (168 slots) "
+            f"{aut / dm * 1e9:6.1f} ns/draw-month, ratio {aut / avg:.2f}x (target <= 3x)"
+        )
     s_np = best_of(
         lambda: simulate_reference(x, demand, seed=1, discount_rate=0.1), max(1, args.repeat // 2)
     )

@@ -5,11 +5,14 @@ Takes arrays (sampled inputs ``(draw, input)`` and demand paths
 forecasts or files.
 """
 
-from roicast.simulate._kernels import HOURS_PER_MONTH
+from roicast.simulate._layout import HOURS_PER_MONTH
 from roicast.simulate.model import (
     INPUT_NAMES,
     METRIC_NAMES,
+    NEUTRAL_INPUTS,
     SERIES_NAMES,
+    FleetConfig,
+    neutral_inputs,
     simulate,
     simulate_arrays,
 )
@@ -19,7 +22,10 @@ __all__ = [
     "HOURS_PER_MONTH",
     "INPUT_NAMES",
     "METRIC_NAMES",
+    "NEUTRAL_INPUTS",
     "SERIES_NAMES",
+    "FleetConfig",
+    "neutral_inputs",
     "simulate",
     "simulate_arrays",
     "simulate_reference",

@@ -9,73 +9,90 @@ and the benchmark's reference.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba as nb
 import numpy as np
 
-from roicast.simulate._rng import STREAM_CHURN, STREAM_PRICE, draw_key, uniform
+from roicast.simulate._layout import (
+    HOURS_PER_MONTH,
+    I_API_PRICE,
+    I_B,
+    I_CE,
+    I_COMMIT_MONTHS,
+    I_COMMIT_N,
+    I_COMMIT_RATIO,
+    I_CU,
+    I_DELTA,
+    I_DEMAND,
+    I_E,
+    I_GAIN,
+    I_GAIN_PEAK,
+    I_L,
+    I_LAG,
+    I_LAMBDA,
+    I_M0,
+    I_M1,
+    I_P0,
+    I_PHI,
+    I_R,
+    I_R_RAMP,
+    I_RECOVERY,
+    I_RHO,
+    I_SIGMA,
+    I_T,
+    I_TAU0,
+    I_U0,
+    I_U1,
+    I_V,
+    M_CPM0,
+    M_CPM1,
+    M_DEMAND,
+    M_DPAYBACK,
+    M_GAIN,
+    M_HOURS_SAVED,
+    M_INVESTMENT,
+    M_IRR,
+    M_NPV,
+    M_PAYBACK,
+    M_PEAK0,
+    M_PEAK1,
+    M_ROI,
+    M_SAVINGS,
+    M_STRANDED0,
+    M_STRANDED1,
+    M_TCO0,
+    M_TCO1,
+    M_UPDATES,
+    M_UTIL0,
+    M_UTIL1,
+    POLICY_AUTOSCALE,
+    POLICY_AVERAGE,
+    POLICY_PEAK,
+    S_COST0,
+    S_COST1,
+    S_CUM,
+    S_HOURS0,
+    S_HOURS1,
+    S_PEAK0,
+    S_PEAK1,
+)
+from roicast.simulate._rng import STREAM_CHURN, STREAM_PRICE, STREAM_PROFILE, draw_key, uniform
 
 # fastmath without `nnan`/`ninf`: payback and IRR test for inf and NaN.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-HOURS_PER_MONTH = 730.0
+
+#: The one decorator of every kernel, so the compile options never drift apart.
+#: ``error_model="numpy"``: a division by zero gives inf/NaN instead of raising
+#: (the inputs are validated before they get here).
+_jit = functools.partial(nb.njit, cache=True, fastmath=FASTMATH, error_model="numpy")
 _TWO_PI = 2.0 * math.pi
-
-# Column of each input in the (draw, input) matrix.
-I_DEMAND = 0
-I_TAU0 = 1
-I_U0 = 2
-I_P0 = 3
-I_M0 = 4
-I_GAIN = 5
-I_U1 = 6
-I_RHO = 7
-I_M1 = 8
-I_R = 9
-I_SIGMA = 10
-I_T = 11
-I_R_RAMP = 12
-I_E = 13
-I_CE = 14
-I_V = 15
-I_L = 16
-I_PHI = 17
-I_LAMBDA = 18
-I_CU = 19
-I_DELTA = 20
-I_B = 21
-N_INPUTS = 22
-
-# Column of each per-draw metric.
-M_ROI = 0
-M_NPV = 1
-M_PAYBACK = 2
-M_DPAYBACK = 3
-M_IRR = 4
-M_TCO0 = 5
-M_TCO1 = 6
-M_CPM0 = 7
-M_CPM1 = 8
-M_HOURS_SAVED = 9
-M_INVESTMENT = 10
-M_GAIN = 11
-M_SAVINGS = 12
-M_UPDATES = 13
-M_DEMAND = 14
-N_METRICS = 15
-
-# Row of each monthly series.
-S_CUM = 0
-S_COST0 = 1
-S_COST1 = 2
-S_HOURS0 = 3
-S_HOURS1 = 4
-N_SERIES = 5
 
 _DRAWS_PER_CHUNK = 256
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, inline="always")
+@_jit(inline="always")
 def _crossing(cum, horizon):
     """First fractional month where the cumulative series reaches 0 (inf if never).
 
@@ -90,7 +107,7 @@ def _crossing(cum, horizon):
     return np.inf
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, inline="always")
+@_jit(inline="always")
 def _sign_changes(x, horizon):
     """Sign changes of ``x[1..H]``, zeros skipped."""
     n = 0
@@ -103,7 +120,7 @@ def _sign_changes(x, horizon):
     return n
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, inline="always")
+@_jit(inline="always")
 def _irr(cf, cum, horizon):
     """Annualised IRR of monthly cash flows ``cf[1..H]`` where it is unique (else NaN).
 
@@ -158,7 +175,143 @@ def _irr(cf, cum, horizon):
     return (1.0 / v) ** 12 - 1.0
 
 
-@nb.njit(cache=True, fastmath=FASTMATH)
+_CEIL_SHRINK = 1.0 - 1e-12
+
+
+@_jit(inline="always")
+def _whole(v):
+    """Whole instances for ``v`` instances' worth of load: ``⌈v⌉``.
+
+    A load within a relative 1e-12 above a whole number counts as that number,
+    so rounding in ``D s_j / (h κ)`` cannot add an instance.
+    """
+    return np.ceil(v * _CEIL_SHRINK)
+
+
+@_jit(inline="always")
+def window_max(r, lag, out, tmp):
+    """Circular lag-window maxima: ``out[j] = max(r[(j - k) mod P] for k = 0..lag)``.
+
+    By doubling, O(P log lag); ``lag`` is clipped to ``P - 1`` (the whole profile).
+    ``tmp`` is scratch of length ``P``.
+    """
+    p = r.shape[0]
+    w = min(lag + 1, p)
+    for j in range(p):
+        out[j] = r[j]
+    span = 1
+    while span < w:
+        step = min(span, w - span)  # out covers `span` slots; extend by `step`
+        for j in range(p):
+            tmp[j] = out[j]
+        for j in range(p):
+            k = j - step
+            if k < 0:
+                k += p
+            if tmp[k] > out[j]:
+                out[j] = tmp[k]
+        span += step
+
+
+@_jit(inline="always")
+def slot_instances(policy, x, w, w_max, floor, out):
+    """Instances in each slot of one month; returns their sum ``Σ_j n_j``.
+
+    Parameters
+    ----------
+    policy : int
+        ``POLICY_AVERAGE``: ``n_j = x w_j``, fractional and not floored (the
+        average policy floors the month's total, see the model); ``POLICY_PEAK``:
+        ``n_j = max(⌈x w_max⌉, m)``; ``POLICY_AUTOSCALE``: ``n_j = max(⌈x w_j⌉, m)``.
+    x : float
+        The month's load in instances at the reference capacity,
+        ``D_t / (h κ)``.
+    w : float64[P]
+        Per slot, the instances needed per unit of ``x``: the requirements
+        ``r_j = s_j g / g_j`` (average), or their lag-window maxima (autoscale).
+    w_max : float
+        ``max_j w_j``.
+    floor : float
+        Floor ``m`` (instances).
+    out : float64[P]
+        Output, ``n_j``.
+    """
+    p = w.shape[0]
+    total = 0.0
+    if policy == POLICY_PEAK:
+        n = max(_whole(x * w_max), floor)
+        for j in range(p):
+            out[j] = n
+        return n * p
+    if policy == POLICY_AUTOSCALE:
+        for j in range(p):
+            n = max(_whole(x * w[j]), floor)
+            out[j] = n
+            total += n
+        return total
+    for j in range(p):
+        n = x * w[j]
+        out[j] = n
+        total += n
+    return total
+
+
+@_jit(inline="always")
+def _fleet_month(policy, dk, r, w, r_max, r_mean, q, q_mean, varied, floor, c, commit, nbuf):
+    """One fleet's month: ``(G, O, S, capacity, peak)``.
+
+    ``dk = D_t / κ`` (instance-hours of load at the reference capacity); ``G``
+    instance-hours; while a commitment of ``c`` instances is active
+    (``commit``), ``O`` on-demand and ``S`` stranded committed instance-hours
+    (else ``O = G``, ``S = 0``); ``capacity`` the full-speed capacity in
+    reference instance-hours ``Σ (h/P) n_j g_j / g``; ``peak = max_j n_j``.
+    ``varied``: the gain varies by slot (``r``, ``q`` are not all ones).
+    """
+    h = HOURS_PER_MONTH
+    p = r.shape[0]
+    x = dk / h
+    fl_h = floor * h
+    ch = c * h
+    if policy == POLICY_AVERAGE:
+        load_h = dk * r_mean if varied else dk
+        g_h = max(load_h, fl_h)
+        cap = g_h / r_mean if varied else g_h
+        peak = max(x * r_max, floor)
+        if not commit:
+            return g_h, g_h, 0.0, cap, peak
+        used = 0.0
+        for j in range(p):
+            used += min(dk * r[j], ch)
+        used /= p
+        idle_floor = min(ch - used, max(fl_h - load_h, 0.0))
+        return g_h, g_h - used - idle_floor, ch - used - idle_floor, cap, peak
+    if policy == POLICY_PEAK:
+        n = max(_whole(x * r_max), floor)
+        g_h = n * h
+        cap = g_h * q_mean if varied else g_h
+        if not commit:
+            return g_h, g_h, 0.0, cap, n
+        return g_h, max(n - c, 0.0) * h, max(c - n, 0.0) * h, cap, n
+    rep = h / p
+    g_h = slot_instances(policy, x, w, r_max, floor, nbuf) * rep
+    peak = max(_whole(x * r_max), floor)
+    cap = g_h
+    if varied:
+        cap = 0.0
+        for j in range(p):
+            cap += nbuf[j] * q[j]
+        cap *= rep
+    if not commit:
+        return g_h, g_h, 0.0, cap, peak
+    over = 0.0
+    under = 0.0
+    for j in range(p):
+        over += max(nbuf[j] - c, 0.0)
+        under += max(c - nbuf[j], 0.0)
+    return g_h, over * rep, under * rep, cap, peak
+
+
+@_jit
 def _simulate_draw(
     i,
     x,
@@ -168,6 +321,9 @@ def _simulate_draw(
     discount,
     draw,
     want_irr,
+    policy,
+    profiles,
+    api,
     metrics,
     series,
     cf,
@@ -175,6 +331,12 @@ def _simulate_draw(
     dcum,
     down,
     upd,
+    w0,
+    r1,
+    w1,
+    q,
+    nbuf,
+    tmp,
 ):
     horizon = demand.shape[1]
     n_paths = demand.shape[0]
@@ -205,6 +367,62 @@ def _simulate_draw(
     delta = x[I_DELTA]
     benefit = x[I_B]
 
+    # Fleet: the draw's load profile, per-slot requirements and lag-window maxima.
+    n_prof = profiles.shape[0]
+    n_slots = profiles.shape[1]
+    prof_i = 0
+    if n_prof > 1:
+        prof_i = int(uniform(draw_key(seed, draw, STREAM_PROFILE), 0) * n_prof)
+        prof_i = min(prof_i, n_prof - 1)
+    s = profiles[prof_i]
+    s_min = s[0]
+    s_max = s[0]
+    for j in range(1, n_slots):
+        s_min = min(s_min, s[j])
+        s_max = max(s_max, s[j])
+    g = x[I_GAIN]
+    g_peak = x[I_GAIN_PEAK]
+    varied = g_peak != g and s_max > s_min and not api
+    r1_max = s_max
+    r1_mean = 1.0
+    q_mean = 1.0
+    if varied:
+        # g_j / g = 1 + (g_peak / g - 1)(s_j - s_min)/(s_max - s_min); r_j = s_j g / g_j
+        slope = (g_peak / g - 1.0) / (s_max - s_min)
+        r1_max = 0.0
+        r1_mean = 0.0
+        q_mean = 0.0
+        for j in range(n_slots):
+            q[j] = 1.0 + slope * (s[j] - s_min)
+            r1[j] = s[j] / q[j]
+            r1_max = max(r1_max, r1[j])
+            r1_mean += r1[j]
+            q_mean += q[j]
+        r1_mean /= n_slots
+        q_mean /= n_slots
+    else:
+        for j in range(n_slots):
+            q[j] = 1.0
+            r1[j] = s[j]
+    if policy == POLICY_AUTOSCALE:
+        lag = int(math.ceil(min(x[I_LAG], float(n_slots - 1))))  # noqa: RUF046 - numba needs the int
+        window_max(s, lag, w0, tmp)
+        if varied:
+            window_max(r1, lag, w1, tmp)
+        else:
+            for j in range(n_slots):
+                w1[j] = w0[j]
+    m0 = x[I_M0]
+    m1 = x[I_M1]
+    commit_n = x[I_COMMIT_N]
+    commit_months = x[I_COMMIT_MONTHS] if commit_n > 0.0 else 0.0
+    commit_price = x[I_COMMIT_RATIO] * x[I_P0]
+    recovery = x[I_RECOVERY]
+    api_price = x[I_API_PRICE] / 1e6
+    same_type = rho == 1.0 and not api
+    peak_per0 = s_max / (k0 * HOURS_PER_MONTH)  # busiest slot's instances per unit of demand
+    peak_per1 = s_max / (k1 * HOURS_PER_MONTH)
+
     # Model churn: Poisson events after go-live; each costs upd_cost in its month
     # and takes the optimisation down for `delta` months (union of the intervals).
     for t in range(horizon):
@@ -223,12 +441,12 @@ def _simulate_draw(
                 break
             n_updates += 1
             upd[int(math.ceil(tau)) - 1 if tau > 0.0 else 0] += upd_cost  # noqa: RUF046 - numba needs the int
-            s = max(tau, end_prev)
+            s_ev = max(tau, end_prev)
             e = min(max(end_prev, tau + delta), float(horizon))
             end_prev = max(end_prev, tau + delta)
-            m = int(s)
+            m = int(s_ev)
             while m < horizon and m < e:
-                lo_m = max(s, float(m))
+                lo_m = max(s_ev, float(m))
                 hi_m = min(e, float(m + 1))
                 if hi_m > lo_m:
                     down[m] += hi_m - lo_m
@@ -247,6 +465,12 @@ def _simulate_draw(
     cost1_full = 0.0
     hours_saved = 0.0
     total_demand = 0.0
+    peak0 = 0.0
+    peak1 = 0.0
+    cap0 = 0.0
+    cap1 = 0.0
+    stranded0 = 0.0
+    stranded1 = 0.0
     vmonth = 1.0 / (1.0 + discount) ** (1.0 / 12.0)
     dfac = 1.0
     z2 = 0.0
@@ -263,10 +487,75 @@ def _simulate_draw(
         log_p += drift + vol * eps
         price = math.exp(log_p)
         d = demand[path, t - 1]
-        g0 = max(d / k0, floor0)
-        g1 = max(d / k1, floor1)
-        c0 = g0 * price
-        c1 = g1 * rho * price
+        # share of month t under the commitment (prorated in a partial last month)
+        f = min(1.0, max(0.0, commit_months - (t - 1)))
+        commit = f > 0.0
+        if policy == POLICY_AVERAGE and not commit:
+            # today's fractional model, bit for bit
+            g0 = max(d / k0, floor0)
+            n0 = max(d * peak_per0, m0)
+            c0 = g0 * price
+            cp0 = g0
+        else:
+            g0, o0, st0, cp0, n0 = _fleet_month(
+                policy, d / k0, s, w0, s_max, 1.0, q, 1.0, False, m0, commit_n, commit, nbuf
+            )
+            if commit:
+                c0 = (
+                    f
+                    * (
+                        commit_n * HOURS_PER_MONTH * commit_price
+                        + o0 * price
+                        - recovery * st0 * commit_price
+                    )
+                    + (1.0 - f) * g0 * price
+                )
+                stranded0 += f * st0
+            else:
+                c0 = g0 * price
+        if api:
+            g1 = 0.0
+            n1 = 0.0
+            cp1 = 0.0
+            c1 = d * api_price
+        elif policy == POLICY_AVERAGE and not commit and not varied:
+            g1 = max(d / k1, floor1)
+            n1 = max(d * peak_per1, m1)
+            c1 = g1 * rho * price
+            cp1 = g1
+        else:
+            g1, o1, st1, cp1, n1 = _fleet_month(
+                policy,
+                d / k1,
+                r1,
+                w1,
+                r1_max,
+                r1_mean,
+                q,
+                q_mean,
+                varied,
+                m1,
+                commit_n,
+                commit and same_type,
+                nbuf,
+            )
+            if commit and same_type:
+                c1 = (
+                    f
+                    * (
+                        commit_n * HOURS_PER_MONTH * commit_price
+                        + o1 * price
+                        - recovery * st1 * commit_price
+                    )
+                    + (1.0 - f) * g1 * price
+                )
+                stranded1 += f * st1
+            else:
+                c1 = g1 * rho * price
+        if commit and not same_type:
+            # another instance type (or an API): every committed instance is stranded
+            c1 += f * commit_n * HOURS_PER_MONTH * commit_price * (1.0 - recovery)
+            stranded1 += f * commit_n * HOURS_PER_MONTH
         a = min(1.0, max(0.0, (t - go_live) / ramp)) * (1.0 - down[t - 1])
         s_t = a * (c0 - c1)
         b_t = a * benefit
@@ -285,12 +574,18 @@ def _simulate_draw(
         cost1_full += c1
         hours_saved += a * (g0 - g1)
         total_demand += d
+        peak0 = max(peak0, n0)
+        peak1 = max(peak1, n1)
+        cap0 += cp0
+        cap1 += cp1
         if store:
             series[S_CUM, i, t - 1] = cum[t]
             series[S_COST0, i, t - 1] = c0
             series[S_COST1, i, t - 1] = a * c1 + (1.0 - a) * c0
             series[S_HOURS0, i, t - 1] = g0
             series[S_HOURS1, i, t - 1] = a * g1 + (1.0 - a) * g0
+            series[S_PEAK0, i, t - 1] = n0
+            series[S_PEAK1, i, t - 1] = a * n1 + (1.0 - a) * n0
     npv = dcum[horizon]
 
     metrics[i, M_ROI] = (gain - invest) / invest if invest != 0.0 else np.nan
@@ -308,11 +603,29 @@ def _simulate_draw(
     metrics[i, M_SAVINGS] = savings
     metrics[i, M_UPDATES] = n_updates
     metrics[i, M_DEMAND] = total_demand
+    metrics[i, M_PEAK0] = peak0
+    metrics[i, M_PEAK1] = peak1
+    # achieved utilization: load / full-speed capacity, capacity = cap · τ g 3600
+    metrics[i, M_UTIL0] = total_demand / (cap0 * tau0 * 3600.0) if cap0 > 0.0 else np.nan
+    metrics[i, M_UTIL1] = total_demand / (cap1 * tau0 * g * 3600.0) if cap1 > 0.0 else np.nan
+    metrics[i, M_STRANDED0] = stranded0
+    metrics[i, M_STRANDED1] = stranded1
 
 
-@nb.njit(cache=True, parallel=True, fastmath=FASTMATH)
+@_jit(parallel=True)
 def simulate_kernel(
-    inputs, demand, seed, price_seed, discount, draw_ids, want_irr, metrics, series
+    inputs,
+    demand,
+    seed,
+    price_seed,
+    discount,
+    draw_ids,
+    want_irr,
+    policy,
+    profiles,
+    api,
+    metrics,
+    series,
 ):
     """Simulate every draw of the cash-flow model.
 
@@ -324,17 +637,25 @@ def simulate_kernel(
     demand : float64[n_paths, horizon]
         Units per month, rows sorted by total volume (ascending).
     seed : uint64
-        Study seed; the model-update noise of row ``i`` is keyed by ``(seed, draw_ids[i])``.
+        Study seed; the model-update noise and the profile choice of row ``i``
+        are keyed by ``(seed, draw_ids[i])``.
     price_seed : uint64
         Seed of the price shocks (the study seed, or a batch's market seed so
         that projects share price paths draw by draw).
     discount : float
         Annual discount rate ``d``.
     draw_ids : int64[n_draws]
-        Noise index of each row: rows with the same id see the same price path
-        and model-update times (common random numbers).
+        Noise index of each row: rows with the same id see the same price path,
+        model-update times and load profile (common random numbers).
     want_irr : bool
         Compute the IRR (the costliest metric: a root search per draw); NaN if not.
+    policy : int
+        Fleet provisioning, ``POLICY_AVERAGE``, ``POLICY_PEAK`` or ``POLICY_AUTOSCALE``.
+    profiles : float64[n_profiles, P]
+        Relative load by slot, each row of mean 1; a draw uses row
+        ``⌊u n_profiles⌋`` with ``u`` the first uniform of its profile stream.
+    api : bool
+        The optimized option is served through an API (per-unit price), not a fleet.
     metrics : float64[n_draws, N_METRICS]
         Output, per-draw metrics in the ``M_*`` order.
     series : float64[N_SERIES, n_draws, horizon] or [N_SERIES, 0, 0]
@@ -342,6 +663,7 @@ def simulate_kernel(
     """
     n = inputs.shape[0]
     horizon = demand.shape[1]
+    n_slots = profiles.shape[1]
     n_chunks = (n + _DRAWS_PER_CHUNK - 1) // _DRAWS_PER_CHUNK
     for c in nb.prange(n_chunks):
         cf = np.empty(horizon + 1)
@@ -349,6 +671,12 @@ def simulate_kernel(
         dcum = np.empty(horizon + 1)
         down = np.empty(horizon)
         upd = np.empty(horizon)
+        w0 = np.empty(n_slots)
+        r1 = np.empty(n_slots)
+        w1 = np.empty(n_slots)
+        q = np.empty(n_slots)
+        nbuf = np.empty(n_slots)
+        tmp = np.empty(n_slots)
         stop = min(n, (c + 1) * _DRAWS_PER_CHUNK)
         for i in range(c * _DRAWS_PER_CHUNK, stop):
             _simulate_draw(
@@ -360,6 +688,9 @@ def simulate_kernel(
                 discount,
                 draw_ids[i],
                 want_irr,
+                policy,
+                profiles,
+                api,
                 metrics,
                 series,
                 cf,
@@ -367,4 +698,10 @@ def simulate_kernel(
                 dcum,
                 down,
                 upd,
+                w0,
+                r1,
+                w1,
+                q,
+                nbuf,
+                tmp,
             )

@@ -17,10 +17,20 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["STREAM_CHURN", "STREAM_PRICE", "draw_key", "draw_key_np", "uniform", "uniform_np"]
+__all__ = [
+    "STREAM_CHURN",
+    "STREAM_PRICE",
+    "STREAM_PROFILE",
+    "draw_key",
+    "draw_key_np",
+    "uniform",
+    "uniform_np",
+]
 
 STREAM_PRICE = 0
 STREAM_CHURN = 1
+#: Which load profile a draw uses (fleet model); a new stream, so the others do not move.
+STREAM_PROFILE = 2
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _WEYL2 = np.uint64(0xD1B54A32D192ED03)

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from roicast.simulate import _kernels as K
-from roicast.simulate._rng import STREAM_CHURN, STREAM_PRICE, draw_key_np, uniform_np
+from roicast.simulate import _layout as L
+from roicast.simulate._rng import (
+    STREAM_CHURN,
+    STREAM_PRICE,
+    STREAM_PROFILE,
+    draw_key_np,
+    uniform_np,
+)
+from roicast.simulate.model import FleetConfig
 
 __all__ = ["simulate_reference"]
 
@@ -86,6 +93,122 @@ def _irr(cf: np.ndarray, cum: np.ndarray) -> np.ndarray:
     return np.where(unique & (f_hi == 0), 0.5**12 - 1, out)
 
 
+def _whole(v: np.ndarray) -> np.ndarray:
+    """Whole instances, ignoring a relative excess below 1e-12 (as the kernel)."""
+    return np.ceil(v * (1.0 - 1e-12))
+
+
+def _lag_max(r: np.ndarray, lag: np.ndarray) -> np.ndarray:
+    """Per row, ``max(r[(j - k) mod P] for k = 0..lag)``: the plain way, one shift at a time."""
+    out = r.copy()
+    for k in range(1, r.shape[1]):
+        out = np.where((k <= lag)[:, None], np.maximum(out, np.roll(r, k, axis=1)), out)
+    return out
+
+
+def _fleet(
+    x: np.ndarray, D: np.ndarray, price: np.ndarray, seed: int, draws: np.ndarray, fleet
+) -> dict[str, np.ndarray]:
+    """Monthly spend, instance-hours, peak instances, capacity and stranded hours of both fleets.
+
+    Written slot by slot: every month builds the instance count of every slot
+    of both fleets, (draw, slot), and sums; no shortcut of the kernel's.
+    """
+    n, horizon = D.shape
+    h = L.HOURS_PER_MONTH
+    prof = fleet.profiles
+    n_prof, n_slots = prof.shape
+    rep = h / n_slots
+    if n_prof > 1:
+        u = uniform_np(draw_key_np(seed, draws, STREAM_PROFILE), 0)
+        k = np.minimum((u * n_prof).astype(np.int64), n_prof - 1)
+    else:
+        k = np.zeros(n, dtype=np.int64)
+    S = prof[k]  # (n, P), mean 1
+    s_min, s_max = S.min(axis=1), S.max(axis=1)
+    g, g_peak = x[:, L.I_GAIN], x[:, L.I_GAIN_PEAK]
+    api = fleet.api
+    varied = (g_peak != g) & (s_max > s_min) & (not api)
+    spread = np.where(s_max > s_min, s_max - s_min, 1.0)
+    g_slot = np.where(
+        varied[:, None],
+        g[:, None] + (g_peak - g)[:, None] * (S - s_min[:, None]) / spread[:, None],
+        g[:, None],
+    )
+    R0 = S
+    R1 = S * g[:, None] / g_slot  # instances per unit of D / (h kappa1), by slot
+    if fleet.policy == L.POLICY_AUTOSCALE:
+        lag = np.ceil(np.minimum(x[:, L.I_LAG], n_slots - 1))
+        W0, W1 = _lag_max(R0, lag), _lag_max(R1, lag)
+    else:
+        W0, W1 = R0, R1
+    kappa0 = x[:, L.I_TAU0] * 3600 * x[:, L.I_U0]
+    kappa1 = x[:, L.I_TAU0] * g * 3600 * x[:, L.I_U1]
+    m0, m1 = x[:, L.I_M0], x[:, L.I_M1]
+    c = x[:, L.I_COMMIT_N]
+    pc = x[:, L.I_COMMIT_RATIO] * x[:, L.I_P0]
+    rec = x[:, L.I_RECOVERY]
+    rho = x[:, L.I_RHO]
+    same_type = (rho == 1.0) & (not api)
+    months = np.arange(1, horizon + 1, dtype=float)
+    f_all = np.where(
+        c[:, None] > 0, np.clip(x[:, L.I_COMMIT_MONTHS][:, None] - (months - 1), 0, 1), 0.0
+    )
+
+    def fleet_month(d, kappa, R, W, m, gain_rel):
+        """(G, od, S, capacity in reference instance-hours, peak) for one fleet, one month."""
+        xx = d / (h * kappa)
+        pol = fleet.policy
+        if pol == L.POLICY_AVERAGE:
+            slots = xx[:, None] * R  # fractional fleet following the load
+            load_h = rep * slots.sum(axis=1)
+            G = np.maximum(load_h, m * h)
+            used = rep * np.minimum(slots, c[:, None]).sum(axis=1)
+            idle_floor = np.minimum(c * h - used, np.maximum(m * h - load_h, 0))
+            od = G - used - idle_floor
+            St = c * h - used - idle_floor
+            # floor hours run at the load-following fleet's mean speed per instance-hour
+            cap = G * (R * gain_rel).mean(axis=1) / R.mean(axis=1)
+            peak = np.maximum(xx * R.max(axis=1), m)
+            return G, od, St, cap, peak
+        if pol == L.POLICY_PEAK:
+            slots = np.repeat(np.maximum(_whole(xx * R.max(axis=1)), m)[:, None], n_slots, axis=1)
+        else:
+            slots = np.maximum(_whole(xx[:, None] * W), m[:, None])
+        G = rep * slots.sum(axis=1)
+        od = rep * np.maximum(slots - c[:, None], 0).sum(axis=1)
+        St = rep * np.maximum(c[:, None] - slots, 0).sum(axis=1)
+        cap = rep * (slots * gain_rel).sum(axis=1)
+        return G, od, St, cap, slots.max(axis=1)
+
+    out = {
+        k: np.zeros((n, horizon))
+        for k in ("C0", "C1", "G0", "G1", "N0", "N1", "cap0", "cap1", "st0", "st1")
+    }
+    for t in range(horizon):
+        d, P, f = D[:, t], price[:, t], f_all[:, t]
+        G0, od0, St0, cap0, N0 = fleet_month(d, kappa0, R0, W0, m0, np.ones_like(S))
+        C0 = np.where(f > 0, f * (c * h * pc + od0 * P - rec * St0 * pc) + (1 - f) * G0 * P, G0 * P)
+        if api:
+            G1 = cap1 = N1 = St1 = np.zeros(n)
+            C1 = d * x[:, L.I_API_PRICE] / 1e6
+        else:
+            G1, od1, St1, cap1, N1 = fleet_month(d, kappa1, R1, W1, m1, g_slot / g[:, None])
+            C1 = np.where(
+                (f > 0) & same_type,
+                f * (c * h * pc + od1 * P - rec * St1 * pc) + (1 - f) * G1 * P,
+                G1 * rho * P,
+            )
+        St1 = np.where(same_type, St1, c * h)
+        C1 = C1 + np.where((f > 0) & ~same_type, f * c * h * pc * (1 - rec), 0.0)
+        out["C0"][:, t], out["C1"][:, t] = C0, C1
+        out["G0"][:, t], out["G1"][:, t] = G0, G1
+        out["N0"][:, t], out["N1"][:, t] = N0, N1
+        out["cap0"][:, t], out["cap1"][:, t] = cap0, cap1
+        out["st0"][:, t], out["st1"][:, t] = f * St0, f * St1
+    return out
+
+
 def simulate_reference(
     inputs: np.ndarray,
     demand: np.ndarray,
@@ -94,27 +217,27 @@ def simulate_reference(
     discount_rate: float,
     draw_offset: int = 0,
     price_seed: int | None = None,
+    fleet: FleetConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference model: returns ``(metrics, series)`` exactly like the kernel.
 
-    ``demand`` rows must be sorted by total volume.
+    ``inputs`` (draws, len(INPUT_NAMES)); ``demand`` rows must be sorted by
+    total volume; ``fleet`` as in :func:`roicast.simulate.simulate_arrays`.
     """
+    fleet = FleetConfig() if fleet is None else fleet
     x = np.asarray(inputs, dtype=float)
     n = x.shape[0]
     n_paths, horizon = demand.shape
-    h = K.HOURS_PER_MONTH
-    path = np.clip((x[:, K.I_DEMAND] * n_paths).astype(np.int64), 0, n_paths - 1)
+    path = np.clip((x[:, L.I_DEMAND] * n_paths).astype(np.int64), 0, n_paths - 1)
     D = demand[path]  # (n, H)
-    tau0 = x[:, K.I_TAU0]
-    kappa0 = tau0 * 3600 * x[:, K.I_U0]
-    kappa1 = tau0 * x[:, K.I_GAIN] * 3600 * x[:, K.I_U1]
-    T = x[:, K.I_T]
-    R = np.maximum(x[:, K.I_R_RAMP], 1.0)
-    eng = x[:, K.I_E] * x[:, K.I_CE]
-    build = eng + x[:, K.I_V]
+    tau0 = x[:, L.I_TAU0]
+    T = x[:, L.I_T]
+    R = np.maximum(x[:, L.I_R_RAMP], 1.0)
+    eng = x[:, L.I_E] * x[:, L.I_CE]
+    build = eng + x[:, L.I_V]
     span = np.maximum(T, 1.0)
-    lam = x[:, K.I_LAMBDA]
-    delta = x[:, K.I_DELTA]
+    lam = x[:, L.I_LAMBDA]
+    delta = x[:, L.I_DELTA]
     draws = np.arange(n) + draw_offset
     months = np.arange(1, horizon + 1, dtype=float)
 
@@ -129,9 +252,9 @@ def simulate_reference(
         if t + 1 < horizon:
             eps[:, t + 1] = rad * np.sin(2 * np.pi * u2)
     log_p = (
-        np.log(x[:, K.I_P0])[:, None]
-        + months[None, :] * (np.log1p(x[:, K.I_R]) / 12)[:, None]
-        + (x[:, K.I_SIGMA] / np.sqrt(12))[:, None] * np.cumsum(eps, axis=1)
+        np.log(x[:, L.I_P0])[:, None]
+        + months[None, :] * (np.log1p(x[:, L.I_R]) / 12)[:, None]
+        + (x[:, L.I_SIGMA] / np.sqrt(12))[:, None] * np.cumsum(eps, axis=1)
     )
     P = np.exp(log_p)
 
@@ -153,7 +276,7 @@ def simulate_reference(
         k += 1
         active &= tau < horizon
         idx = np.clip(np.ceil(tau).astype(np.int64) - 1, 0, horizon - 1)
-        np.add.at(upd, (rows[active], idx[active]), x[active, K.I_CU])
+        np.add.at(upd, (rows[active], idx[active]), x[active, L.I_CU])
         n_upd += active
         s = np.maximum(tau, end_prev)
         e = np.minimum(np.maximum(end_prev, tau + delta), horizon)
@@ -165,13 +288,11 @@ def simulate_reference(
         )
         down += np.where(active[:, None], overlap, 0.0)
 
-    G0 = np.maximum(D / kappa0[:, None], (x[:, K.I_M0] * h)[:, None])
-    G1 = np.maximum(D / kappa1[:, None], (x[:, K.I_M1] * h)[:, None])
-    C0 = G0 * P
-    C1 = G1 * x[:, K.I_RHO][:, None] * P
+    fl = _fleet(x, D, P, seed, draws, fleet)
+    G0, G1, C0, C1 = fl["G0"], fl["G1"], fl["C0"], fl["C1"]
     a = np.clip((months[None, :] - T[:, None]) / R[:, None], 0, 1) * (1 - down)
     S = a * (C0 - C1)
-    B = a * x[:, K.I_B][:, None]
+    B = a * x[:, L.I_B][:, None]
     w_build = (
         np.clip(np.minimum(months[None, :], span[:, None]) - (months[None, :] - 1), 0, None)
         / span[:, None]
@@ -179,8 +300,8 @@ def simulate_reference(
     live = np.clip(months[None, :] - T[:, None], 0, 1)
     inv = (
         build[:, None] * w_build
-        + (x[:, K.I_L] / 12)[:, None]
-        + (x[:, K.I_PHI] * eng / 12)[:, None] * live
+        + (x[:, L.I_L] / 12)[:, None]
+        + (x[:, L.I_PHI] * eng / 12)[:, None] * live
         + upd
     )
     CF = S + B - inv
@@ -192,28 +313,40 @@ def simulate_reference(
     gain = (S + B).sum(axis=1)
     total_d = D.sum(axis=1)
 
-    metrics = np.empty((n, K.N_METRICS))
+    metrics = np.empty((n, L.N_METRICS))
     with np.errstate(divide="ignore", invalid="ignore"):
-        metrics[:, K.M_ROI] = np.where(K_inv != 0, (gain - K_inv) / K_inv, np.nan)
-        metrics[:, K.M_CPM0] = np.where(total_d > 0, C0.sum(axis=1) / total_d * 1e6, np.nan)
-        metrics[:, K.M_CPM1] = np.where(total_d > 0, C1.sum(axis=1) / total_d * 1e6, np.nan)
-    metrics[:, K.M_NPV] = dcum[:, -1]
-    metrics[:, K.M_PAYBACK] = _crossing(cum)
-    metrics[:, K.M_DPAYBACK] = _crossing(dcum)
-    metrics[:, K.M_IRR] = _irr(cf0, cum)
-    metrics[:, K.M_TCO0] = C0.sum(axis=1)
-    metrics[:, K.M_TCO1] = C0.sum(axis=1) - S.sum(axis=1) + K_inv
-    metrics[:, K.M_HOURS_SAVED] = (a * (G0 - G1)).sum(axis=1)
-    metrics[:, K.M_INVESTMENT] = K_inv
-    metrics[:, K.M_GAIN] = gain
-    metrics[:, K.M_SAVINGS] = S.sum(axis=1)
-    metrics[:, K.M_UPDATES] = n_upd
-    metrics[:, K.M_DEMAND] = total_d
+        metrics[:, L.M_ROI] = np.where(K_inv != 0, (gain - K_inv) / K_inv, np.nan)
+        metrics[:, L.M_CPM0] = np.where(total_d > 0, C0.sum(axis=1) / total_d * 1e6, np.nan)
+        metrics[:, L.M_CPM1] = np.where(total_d > 0, C1.sum(axis=1) / total_d * 1e6, np.nan)
+    metrics[:, L.M_NPV] = dcum[:, -1]
+    metrics[:, L.M_PAYBACK] = _crossing(cum)
+    metrics[:, L.M_DPAYBACK] = _crossing(dcum)
+    metrics[:, L.M_IRR] = _irr(cf0, cum)
+    metrics[:, L.M_TCO0] = C0.sum(axis=1)
+    metrics[:, L.M_TCO1] = C0.sum(axis=1) - S.sum(axis=1) + K_inv
+    metrics[:, L.M_HOURS_SAVED] = (a * (G0 - G1)).sum(axis=1)
+    metrics[:, L.M_INVESTMENT] = K_inv
+    metrics[:, L.M_GAIN] = gain
+    metrics[:, L.M_SAVINGS] = S.sum(axis=1)
+    metrics[:, L.M_UPDATES] = n_upd
+    metrics[:, L.M_DEMAND] = total_d
+    metrics[:, L.M_PEAK0] = fl["N0"].max(axis=1)
+    metrics[:, L.M_PEAK1] = fl["N1"].max(axis=1)
+    cap0, cap1 = fl["cap0"].sum(axis=1), fl["cap1"].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        metrics[:, L.M_UTIL0] = np.where(cap0 > 0, total_d / (cap0 * tau0 * 3600), np.nan)
+        metrics[:, L.M_UTIL1] = np.where(
+            cap1 > 0, total_d / (cap1 * tau0 * x[:, L.I_GAIN] * 3600), np.nan
+        )
+    metrics[:, L.M_STRANDED0] = fl["st0"].sum(axis=1)
+    metrics[:, L.M_STRANDED1] = fl["st1"].sum(axis=1)
 
-    series = np.empty((K.N_SERIES, n, horizon))
-    series[K.S_CUM] = cum[:, 1:]
-    series[K.S_COST0] = C0
-    series[K.S_COST1] = a * C1 + (1 - a) * C0
-    series[K.S_HOURS0] = G0
-    series[K.S_HOURS1] = a * G1 + (1 - a) * G0
+    series = np.empty((L.N_SERIES, n, horizon))
+    series[L.S_CUM] = cum[:, 1:]
+    series[L.S_COST0] = C0
+    series[L.S_COST1] = a * C1 + (1 - a) * C0
+    series[L.S_HOURS0] = G0
+    series[L.S_HOURS1] = a * G1 + (1 - a) * G0
+    series[L.S_PEAK0] = fl["N0"]
+    series[L.S_PEAK1] = a * fl["N1"] + (1 - a) * fl["N0"]
     return metrics, series

@@ -46,11 +46,21 @@ BASE = {
     "churn.cost_per_update": 0.0,
     "churn.downtime_months": 0.0,
     "indirect.benefit_per_month": 0.0,
+    # fleet model at its neutral values (average fleet, no commitment)
+    "fleet.scale_lag_hours": 0.0,
+    "pricing.committed_instances": 0.0,
+    "pricing.committed_price_ratio": 0.6,
+    "pricing.commitment_months": 0.0,
+    "pricing.stranded_recovery": 0.0,
+    "optimized.throughput_gain_at_peak": 2.0,
+    "optimized.api_price_per_million": 0.0,
 }
 
 
 def inputs(n: int = 1, **over: float) -> np.ndarray:
     point = {**BASE, **{k.replace("__", "."): v for k, v in over.items()}}
+    if "optimized.throughput_gain_at_peak" not in {k.replace("__", ".") for k in over}:
+        point["optimized.throughput_gain_at_peak"] = point["optimized.throughput_gain"]
     return np.array([[point[name] for name in INPUT_NAMES]] * n, dtype=float)
 
 
@@ -228,6 +238,7 @@ def random_inputs(n: int, seed: int) -> np.ndarray:
     x[:, col["baseline.utilization"]] = rng.uniform(0.2, 0.6, n)
     x[:, col["baseline.floor_instances"]] = rng.integers(0, 3, n)
     x[:, col["optimized.throughput_gain"]] = rng.uniform(0.8, 3, n)
+    x[:, col["optimized.throughput_gain_at_peak"]] = x[:, col["optimized.throughput_gain"]]
     x[:, col["optimized.price_ratio"]] = rng.uniform(0.5, 1.2, n)
     x[:, col["pricing.annual_change"]] = rng.uniform(-0.3, 0.1, n)
     x[:, col["pricing.annual_volatility"]] = rng.uniform(0, 0.4, n)
