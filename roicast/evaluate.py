@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from roicast.simulate import INPUT_NAMES, METRIC_NAMES, simulate_arrays
+from roicast.simulate import INPUT_NAMES, METRIC_NAMES, FleetConfig
+from roicast.simulate.model import _simulate_unchecked
 
 __all__ = ["NOISE", "ModelEvaluator"]
 
@@ -53,6 +54,8 @@ class ModelEvaluator:
         Annual discount rate.
     horizon : int
         Months (payback is capped at it for the mean view).
+    fleet : FleetConfig, optional
+        The option's fleet settings (default: the simulator's).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class ModelEvaluator:
         price_seed: int,
         discount: float,
         horizon: int,
+        fleet: FleetConfig | None = None,
     ):
         self.demand = demand
         self.base = np.array([base[name] for name in INPUT_NAMES], dtype=float)
@@ -73,6 +77,7 @@ class ModelEvaluator:
         self.n_noise = int(n_noise)
         self.seed = seed
         self.price_seed = price_seed
+        self.fleet = fleet
         self.discount = discount
         self.horizon = horizon
         self.rows_evaluated = 0
@@ -92,7 +97,7 @@ class ModelEvaluator:
 
     def _run(self, x: np.ndarray, ids: np.ndarray) -> np.ndarray:
         self.rows_evaluated += x.shape[0]
-        m, _ = simulate_arrays(
+        m, _ = _simulate_unchecked(
             np.ascontiguousarray(x),
             self.demand,
             seed=self.seed,
@@ -101,6 +106,7 @@ class ModelEvaluator:
             price_seed=self.price_seed,
             draw_ids=ids,
             irr=False,
+            fleet=self.fleet,
         )
         return m
 
@@ -129,13 +135,6 @@ class ModelEvaluator:
     def mean_npv(self, settings: Mapping[str, np.ndarray]) -> np.ndarray:
         """Mean NPV per row (the callable break-even and three-point cases take)."""
         return self.mean(settings)["npv"]
-
-    def mean_at(self, point: Mapping[str, float]) -> dict[str, float]:
-        """Outputs at one point (the callable the one-at-a-time tornado takes)."""
-        return {
-            k: float(v[0])
-            for k, v in self.mean({n: np.array([v]) for n, v in point.items()}).items()
-        }
 
     def per_row(self, settings: Mapping[str, np.ndarray]) -> np.ndarray:
         """NPV of one draw per row; ``settings[NOISE]`` (uniforms) picks the noise."""

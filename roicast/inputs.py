@@ -39,6 +39,7 @@ def option_distributions(spec: Spec, option: Option, *, n_paths: int) -> dict[st
         "baseline": spec.baseline,
         "optimized": option.optimized,
         "pricing": spec.pricing,
+        "fleet": spec.fleet,
         "implementation": option.implementation,
         "churn": option.churn,
         "indirect": option.indirect,
@@ -49,13 +50,16 @@ def option_distributions(spec: Spec, option: Option, *, n_paths: int) -> dict[st
             out[name] = DEMAND_RANK if n_paths > 1 else Fixed(0.5)
             continue
         sec, field = name.split(".")
-        out[name] = getattr(sections[sec], field)
+        value = getattr(sections[sec], field)
+        out[name] = Fixed(0.0) if value is None else value  # api_price_per_million: no API
     return out
 
 
 def ties(option: Option) -> dict[str, str]:
     """Inputs of ``option`` that take another input's value in every draw (target → source)."""
-    return {name: name.replace("optimized.", "baseline.") for name in option.inherits}
+    from roicast.spec import TIED_DEFAULTS
+
+    return {name: TIED_DEFAULTS[name] for name in option.inherits}
 
 
 def uncertain_inputs(spec: Spec, *, n_paths: int) -> list[str]:

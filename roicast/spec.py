@@ -163,13 +163,52 @@ class Optimized(_Section):
     utilization: Fraction | None = Field(None, description="default: the baseline's")
     price_ratio: Positive = Field(Fixed(1.0), description="optimized / baseline instance price")
     floor_instances: NonNegative | None = Field(None, description="default: the baseline's")
+    throughput_gain_at_peak: Positive | None = Field(
+        None,
+        description="the gain at the profile's busiest slot (linear in relative load); "
+        "default: throughput_gain in every slot",
+    )
+    api_price_per_million: _dist(0, None, lo_open=True) | None = Field(
+        None, description="serve through an API at this price per million units instead of a fleet"
+    )
 
 
 class Pricing(_Section):
-    """GPU price path: ``annual_change`` is the median (geometric) yearly change, ``annual_volatility`` σ."""
+    """GPU price path: ``annual_change`` is the median (geometric) yearly change, ``annual_volatility`` σ.
+
+    Commitments: ``committed_instances`` of the baseline type are paid every
+    hour for ``commitment_months`` from the study start, at
+    ``committed_price_ratio`` × the on-demand price at the start.
+    """
 
     annual_change: _dist(-1, 10, lo_open=True) = Fixed(0.0)
     annual_volatility: _dist(0, 3) = Fixed(0.0)
+    committed_instances: _dist(0, 1_000_000) = Fixed(0.0)
+    committed_price_ratio: _dist(0, 10, lo_open=True) = Fixed(0.6)
+    commitment_months: _dist(0, 600) = Fixed(0.0)
+    stranded_recovery: _dist(0, 1) = Fixed(0.0)
+
+
+class Fleet(_Section):
+    """How the fleet is provisioned (README, "The fleet model")."""
+
+    provisioning: Literal["average", "peak", "autoscale"] = "average"
+    profile: (
+        Literal["history", "flat"] | list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]
+    ) = "history"
+    scale_lag_hours: _dist(0, 167) = Fixed(0.0)
+
+    @field_validator("profile")
+    @classmethod
+    def _slots(cls, v):
+        if isinstance(v, list):
+            if len(v) not in (24, 168):
+                raise ValueError(
+                    f"a list of {len(v)} numbers; give 24 (hour of day) or 168 (hour of week) relative loads"
+                )
+            if sum(v) <= 0:
+                raise ValueError("the relative loads are all zero; a profile needs some load")
+        return v
 
 
 class Implementation(_Section):
@@ -272,6 +311,7 @@ class Spec(_Section):
     demand: Demand
     baseline: Baseline
     pricing: Pricing = Pricing()
+    fleet: Fleet = Fleet()
     decision: Decision = Decision()
     simulation: Simulation = Simulation()
     correlations: list[Correlation] = []
@@ -395,13 +435,25 @@ def _cycle_from(start: str, graph: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
+#: Inputs that, left out, take another input's value in every draw (target → source).
+TIED_DEFAULTS = {
+    "optimized.utilization": "baseline.utilization",
+    "optimized.floor_instances": "baseline.floor_instances",
+    "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
+}
+
+
 def _inherit_baseline_defaults(spec: Spec) -> None:
-    """``optimized.utilization`` / ``floor_instances`` left out take the baseline's value per draw."""
+    """Tied inputs left out take their source's value per draw (:data:`TIED_DEFAULTS`)."""
+    sections = {"baseline": spec.baseline}
     for o in spec.options:
-        for fld in ("utilization", "floor_instances"):
+        sections["optimized"] = o.optimized
+        for target, source in TIED_DEFAULTS.items():
+            fld = target.split(".")[1]
             if getattr(o.optimized, fld) is None:
-                setattr(o.optimized, fld, getattr(spec.baseline, fld))
-                o.inherits.append(f"optimized.{fld}")
+                sec, src = source.split(".")
+                setattr(o.optimized, fld, getattr(sections[sec], src))
+                o.inherits.append(target)
 
 
 def _correlations_hold(spec: Spec) -> None:

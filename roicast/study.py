@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +20,7 @@ import xarray as xr
 from roicast.distributions import Distribution
 from roicast.errors import RoicastError
 from roicast.evaluate import NOISE, ModelEvaluator
+from roicast.fleet import Profiles, fleet_config, profiles_for
 from roicast.forecast import (
     BacktestResult,
     Forecast,
@@ -45,7 +46,7 @@ from roicast.sensitivity import (
     tornado,
     until_stable,
 )
-from roicast.simulate import METRIC_NAMES, SERIES_NAMES, simulate_arrays
+from roicast.simulate import METRIC_NAMES, SERIES_NAMES, FleetConfig, simulate_arrays
 from roicast.spec import Spec
 
 __all__ = [
@@ -102,7 +103,7 @@ class OptionAnalysis:
     name: str
     metrics: xr.Dataset
     monthly: xr.Dataset
-    tornado: dict[str, pd.DataFrame]
+    tornado: Mapping[str, pd.DataFrame]
     convergence: pd.DataFrame
     evpi: float | None = None
     evppi: pd.Series | None = None
@@ -137,6 +138,7 @@ class StudyResult:
     demand_sorted: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
     until_stable: dict[str, Any] | None = None
     backtest: BacktestResult | None = None
+    profiles: Profiles | None = None
 
     @property
     def horizon(self) -> int:
@@ -269,6 +271,7 @@ def run_study(
         fc = forecast if forecast is not None else forecast_for(spec, seed=seed, progress=progress)
         demand = demand_matrix(fc)
         bt = _backtest(spec, seed)
+        profiles = study_profiles(spec)
     with clock("sampling"):
         sample = sample_inputs(spec, n, n_paths=demand.shape[0], seed=seed)
     clock.totals.update(simulate=0.0, sensitivity=0.0)
@@ -279,8 +282,16 @@ def run_study(
         _tick(progress, "simulate", k, total)
         with clock("simulate"):
             x = np.ascontiguousarray(sample.values.isel(option=k).values)
+            fleet = fleet_config(spec, opt, profiles)
             mds, mq = simulate_option(
-                x, demand, spec, seed=seed, price_seed=price_seed, monthly=monthly, months=months
+                x,
+                demand,
+                spec,
+                seed=seed,
+                price_seed=price_seed,
+                monthly=monthly,
+                months=months,
+                fleet=fleet,
             )
             _check_finite(mds, sample, opt.name)
         _tick(progress, "sensitivity", k, total)
@@ -296,6 +307,7 @@ def run_study(
                 price_seed=seed if price_seed is None else price_seed,
                 n_noise=min(spec.simulation.tornado_draws, n),
                 sensitivity=sensitivity,
+                fleet=fleet,
             )
     _tick(progress, "simulate", total, total)
     _tick(progress, "sensitivity", total, total)
@@ -309,6 +321,7 @@ def run_study(
         timings=clock.totals,
         demand_sorted=demand,
         backtest=bt,
+        profiles=profiles,
     )
 
 
@@ -368,6 +381,26 @@ def demand_matrix(fc: Forecast) -> np.ndarray:
     return np.ascontiguousarray(fc.paths.transpose("path", "month").values[order], dtype=float)
 
 
+def study_profiles(spec: Spec) -> Profiles:
+    """The study's load profiles; flat where they cannot change a number.
+
+    With ``provisioning = "average"`` and no option giving
+    ``throughput_gain_at_peak``, every profile gives the same results, so the
+    history is not read for it.
+    """
+    matters = spec.fleet.provisioning != "average" or any(
+        "optimized.throughput_gain_at_peak" not in o.inherits for o in spec.options
+    )
+    if not matters or spec.demand.history is None or isinstance(spec.fleet.profile, list):
+        return profiles_for(spec)
+    hist = read_history(
+        spec.history_path(),
+        timestamp_column=spec.demand.timestamp_column,
+        volume_column=spec.demand.volume_column,
+    )
+    return profiles_for(spec, hist.series, hist.freq)
+
+
 def _backtest(spec: Spec, seed: int) -> BacktestResult | None:
     if not (spec.demand.backtest and spec.demand.history is not None):
         return None
@@ -392,6 +425,7 @@ def simulate_option(
     price_seed: int | None,
     monthly: bool,
     months: np.ndarray,
+    fleet: FleetConfig | None = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Simulate one option's draws: per-draw metrics and monthly quantiles, labelled."""
     n = x.shape[0]
@@ -402,6 +436,7 @@ def simulate_option(
         discount_rate=spec.project.discount_rate,
         monthly=monthly,
         price_seed=price_seed,
+        fleet=fleet,
     )
     mds = xr.Dataset(
         {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
@@ -439,6 +474,7 @@ def draws_until_stable(
     if max_draws < batch:
         raise RoicastError(f"--max-draws: {max_draws} must be at least the batch size {batch}")
     demand = demand_matrix(forecast)
+    profiles = study_profiles(spec)
     needed = 0
     records: dict[str, Any] = {}
     for k, opt in enumerate(spec.options):
@@ -454,6 +490,7 @@ def draws_until_stable(
                 monthly=False,
                 draw_offset=start,
                 price_seed=price_seed,
+                fleet=fleet_config(spec, spec.options[k], profiles),
             )
             return m[:, _NPV_COLUMN]
 
@@ -479,6 +516,7 @@ def analyse_option(
     price_seed: int,
     n_noise: int,
     sensitivity: bool = True,
+    fleet: FleetConfig | None = None,
 ) -> OptionAnalysis:
     """Sensitivity analysis of one option's simulated draws.
 
@@ -502,6 +540,7 @@ def analyse_option(
         price_seed=price_seed,
         discount=spec.project.discount_rate,
         horizon=spec.project.horizon_months,
+        fleet=fleet,
     )
     npv = metrics["npv"].values
     base = {
@@ -510,7 +549,7 @@ def analyse_option(
         "monthly": monthly,
         "convergence": mc_standard_errors(npv),
         "tornado": (
-            tornado(ev.mean_at, free_d, low=sim.tornado_low, high=sim.tornado_high)
+            tornado(ev.mean, free_d, low=sim.tornado_low, high=sim.tornado_high)
             if free
             else _empty_tornado()
         ),

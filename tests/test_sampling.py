@@ -285,7 +285,12 @@ def test_left_out_optimized_utilization_follows_the_baseline():
     assert smp.ties["optimized"] == {
         "optimized.utilization": "baseline.utilization",
         "optimized.floor_instances": "baseline.floor_instances",
+        "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
     }
+    np.testing.assert_array_equal(
+        v.sel(input="optimized.throughput_gain_at_peak").values,
+        v.sel(input="optimized.throughput_gain").values,
+    )
     free = smp.free_inputs("optimized")
     assert "optimized.utilization" not in free and "optimized.utilization" not in smp.uncertain
     assert "baseline.utilization" in free

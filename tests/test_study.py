@@ -15,7 +15,7 @@ from roicast.errors import RoicastError
 from roicast.evaluate import ModelEvaluator
 from roicast.report.summary import summary
 from roicast.sampling import base_point
-from roicast.simulate import INPUT_NAMES, METRIC_NAMES, simulate_arrays
+from roicast.simulate import INPUT_NAMES, METRIC_NAMES, NEUTRAL_INPUTS, simulate_arrays
 from roicast.spec import spec_from_dict
 from roicast.study import draws_until_stable, forecast_for, run_study
 from tests.conftest import no_history_raw
@@ -196,7 +196,7 @@ def _fixed_raw(result, point: dict[str, float]) -> dict:
     raw = fast_raw()
     ties = result.sample.ties["optimized"]
     for name, value in point.items():
-        if name == "demand" or name in ties:
+        if name == "demand" or name in ties or name in NEUTRAL_INPUTS:  # fleet inputs at defaults
             continue
         sec, field = name.split(".")
         raw[sec][field] = float(value)
@@ -230,8 +230,9 @@ def test_tornado_sorted_by_swing_and_bars_are_means_at_p10_p90(study):
         assert table.loc[name, end] == pytest.approx(mean_npv, rel=1e-9), end
     # and with the evaluator the study used
     ev = _evaluator(study)
-    low = ev.mean_at({**base, name: float(dists[name].ppf(0.1))})
-    assert low["npv"] == pytest.approx(table.loc[name, "low"], rel=1e-12)
+    point = {k: np.array([v]) for k, v in base.items()}
+    low = ev.mean({**point, name: np.array([float(dists[name].ppf(0.1))])})
+    assert low["npv"][0] == pytest.approx(table.loc[name, "low"], rel=1e-12)
 
 
 def test_tornado_for_roi_and_payback_too(study):

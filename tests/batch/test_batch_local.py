@@ -11,6 +11,7 @@ import xarray as xr
 
 from roicast.batch import derive_seed, market_seed, project_seed, run_batch, safe_name
 from roicast.errors import RoicastError
+from roicast.simulate import INPUT_NAMES
 from tests.batch.conftest import GAINS, npv_roi, read_csv, small
 from tests.conftest import write_toml
 
@@ -126,7 +127,7 @@ def test_portfolio_outputs(specs, tmp_path):
     assert ds["npv"].dims == ("project", "draw") and ds.sizes == {
         "project": 3,
         "draw": 300,
-        "input": 22,
+        "input": len(INPUT_NAMES),
     }
     assert list(ds["project"].values) == [r["name"] for r in rows]
     go = ds["verdict"].values == "go"

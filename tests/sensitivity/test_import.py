@@ -3,8 +3,6 @@
 import subprocess
 import sys
 
-import pytest
-
 FORBIDDEN = ("roicast.spec", "roicast.study", "pydantic", "roicast.simulate", "roicast.forecast")
 
 CODE = (
@@ -21,7 +19,5 @@ def _loaded() -> str:
     return proc.stdout.strip()
 
 
-# Integrator: remove this marker once roicast/__init__.py imports the spec lazily.
-@pytest.mark.xfail(reason="until roicast/__init__ is lazy", strict=False)
 def test_import_sensitivity_loads_no_front():
     assert _loaded() == ""

@@ -166,7 +166,6 @@ def test_layout_is_defined_once():
 # ---------------------------------------------------------------- imports
 
 
-@pytest.mark.xfail(strict=False, reason="until roicast/__init__ is lazy")
 def test_import_does_not_load_the_front():
     code = (
         "import sys, roicast.simulate\n"
