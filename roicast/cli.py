@@ -45,12 +45,26 @@ def _fail(msg: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _one_line(msg: str) -> str:
+    return msg.replace("[", "\\[")
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
+    """Bad input and file-system failures become one line on stderr and exit code 1."""
     try:
         yield
     except RoicastError as e:
-        raise _fail(str(e).replace("[", "\\[")) from None
+        raise _fail(_one_line(str(e))) from None
+    except MemoryError:
+        raise _fail("out of memory; run fewer draws (--draws) or fewer demand paths") from None
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        raise _fail(
+            _one_line(
+                f"{where}{e.strerror or e}; nothing was written (a previous output, if any, is intact)"
+            )
+        ) from None
 
 
 @contextmanager
@@ -162,11 +176,15 @@ def _run(
     max_draws: int = 1_000_000,
 ) -> None:
     from roicast.report import write_report
+    from roicast.report._io import check_destination, recover_leftovers
     from roicast.spec import load_spec
-    from roicast.study import run_study, run_study_until_stable
+    from roicast.study import preflight, run_study, run_study_until_stable
 
     with _errors():
         spec = load_spec(spec_path)
+        recover_leftovers(out)
+        check_destination(out, option="--out")
+        preflight(spec, draws=draws if until_stable is None else max_draws, seed=seed)
         with _progress(quiet) as cb:
             if until_stable is None:
                 result = run_study(spec, draws=draws, seed=seed, progress=cb)
@@ -174,7 +192,7 @@ def _run(
                 result = run_study_until_stable(
                     spec, until_stable, seed=seed, max_draws=max_draws, progress=cb
                 )
-            doc = write_report(result, out, report=report)
+            doc = write_report(result, out, report=report, option="--out")
     _headline(doc, out if report else None)
 
 
@@ -349,9 +367,42 @@ from roicast.batch_cli import batch as _batch  # noqa: E402
 app.command(name="batch")(_batch)
 
 
+def _usage_line(e: Exception) -> str:
+    """One line for a usage error: the command, the option, the value given and the rule."""
+    ctx = getattr(e, "ctx", None)
+    cmd = ctx.command_path if ctx is not None else "roicast"
+    param = getattr(e, "param", None)
+    msg = " ".join(str(getattr(e, "message", "") or e.format_message()).split())
+    cause = e.__cause__
+    if param is not None:
+        name = "/".join(getattr(param, "opts", []) or [param.name or ""])
+        value = ""
+        if cause is not None and hasattr(cause, "errors"):
+            value = f"value {cause.errors()[0].get('input')!r}; "
+            msg = cause.errors()[0].get("msg", msg)
+        return f"{cmd}: {name}: {value}{msg[0].lower() + msg[1:] if msg else msg}"
+    return f"{cmd}: {msg}"
+
+
 def main() -> None:  # pragma: no cover - console script entry point
+    """The console script: usage errors are one line too (exit code 2)."""
+    try:  # typer >= 0.25 vendors click
+        from typer._click import exceptions as tex
+    except ImportError:  # pragma: no cover
+        from click import exceptions as tex
+
     try:
-        app()
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
+        rc = app(standalone_mode=False)
+    except tex.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError" and e.ctx is not None:
+            print(e.ctx.get_help(), file=sys.stderr)
+        else:
+            print(f"error: {_usage_line(e)} (see --help)", file=sys.stderr)
+        sys.exit(2)
+    except tex.ClickException as e:
+        print(f"error: {' '.join(e.format_message().split())}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        print("interrupted", file=sys.stderr)
         sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -46,7 +46,7 @@ from roicast.sensitivity import (
     tornado,
     until_stable,
 )
-from roicast.simulate import METRIC_NAMES, SERIES_NAMES, FleetConfig, simulate_arrays
+from roicast.simulate import INPUT_NAMES, METRIC_NAMES, SERIES_NAMES, FleetConfig, simulate_arrays
 from roicast.spec import Spec
 
 __all__ = [
@@ -265,7 +265,7 @@ def run_study(
     -------
     StudyResult
     """
-    n, seed = _draws_and_seed(spec, draws, seed)
+    n, seed = preflight(spec, draws=draws, seed=seed, monthly=monthly)
     clock = _Clock()
     with clock("forecast"):
         fc = forecast if forecast is not None else forecast_for(spec, seed=seed, progress=progress)
@@ -365,14 +365,57 @@ def _tick(progress: Progress | None, stage: str, done: int, total: int) -> None:
         progress(stage, done, total)
 
 
+#: The most draws a study may ask for (the bound of ``[simulation] draws``).
+MAX_DRAWS = 50_000_000
+
+
 def _draws_and_seed(spec: Spec, draws: int | None, seed: int | None) -> tuple[int, int]:
     n = int(draws if draws is not None else spec.simulation.draws)
     seed = int(seed if seed is not None else spec.simulation.seed)
     if n < 100:
         raise RoicastError(f"draws: {n} is too few; use at least 100")
+    if n > MAX_DRAWS:
+        raise RoicastError(f"draws: {n} is more than the limit of {MAX_DRAWS:,} draws a study")
     if not 0 <= seed < 2**63:
         raise RoicastError(f"seed: {seed} must be in 0 .. 2**63 - 1")
     return n, seed
+
+
+def preflight(
+    spec: Spec, *, draws: int | None = None, seed: int | None = None, monthly: bool = True
+) -> tuple[int, int]:
+    """The draws and seed a study will use, refused before any work when out of bounds or memory."""
+    n, seed = _draws_and_seed(spec, draws, seed)
+    check_memory(spec, n, monthly=monthly)
+    return n, seed
+
+
+def memory_estimate(spec: Spec, draws: int, *, monthly: bool = True) -> int:
+    """Bytes a study of ``draws`` draws needs at its peak (an upper estimate)."""
+    k, n_opt = len(INPUT_NAMES), len(spec.options)
+    horizon = spec.project.horizon_months
+    per_draw = 8 * k * (n_opt + 2)  # uniforms, values of every option, one option's copy
+    per_draw += 8 * len(METRIC_NAMES) * 3 * n_opt  # kernel output, dataset, summary copies
+    if monthly:
+        per_draw += 8 * len(SERIES_NAMES) * horizon * 3  # one option's series + quantile copies
+    fixed = 8 * spec.demand.paths * horizon * 4 + 400 * 2**20  # demand paths, the program
+    return per_draw * draws + fixed
+
+
+def check_memory(spec: Spec, draws: int, *, monthly: bool = True) -> None:
+    """Refuse a study that would not fit in the memory this machine has available."""
+    import psutil
+
+    need = memory_estimate(spec, draws, monthly=monthly)
+    have = psutil.virtual_memory().available
+    if need <= 0.8 * have:
+        return
+    per_draw = (need - memory_estimate(spec, 0, monthly=monthly)) / draws
+    fit = max(0, int((0.8 * have - memory_estimate(spec, 0, monthly=monthly)) / per_draw))
+    raise RoicastError(
+        f"draws: {draws:,} would need about {need / 2**30:.1f} GiB of memory and this machine has "
+        f"{have / 2**30:.1f} GiB available; at most about {fit:,} draws fit"
+    )
 
 
 def demand_matrix(fc: Forecast) -> np.ndarray:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["SYMBOLS", "money", "months", "pct"]
+import html
+import re
+from typing import Any
+
+__all__ = ["SYMBOLS", "html_text", "markdown_text", "money", "months", "pct"]
 
 #: Currency symbols written before the amount; other currencies follow it by code.
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -35,3 +39,26 @@ def pct(x: float | None) -> str:
 def months(x: float | None, *, never: str = "not within horizon") -> str:
     """Months with one decimal; ``never`` for ``None`` (not reached within the horizon)."""
     return never if x is None else f"{x:.1f}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def markdown_text(value: Any) -> Any:
+    """A value as inert Markdown text: one line, no HTML, links, emphasis or table pipes.
+
+    Newlines become spaces; ``<``, ``>`` and ``&`` become HTML entities; every
+    Markdown punctuation that could start a construct (links, images, code,
+    emphasis, headings, table cells) is backslash-escaped.  Values marked safe
+    (``markupsafe.Markup``, e.g. the report's own figure paths) pass unchanged.
+    """
+    if value is None or hasattr(value, "__html__"):
+        return "" if value is None else value
+    text = " ".join(str(value).split())
+    text = html.escape(text, quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def html_text(value: Any) -> str:
+    """A value escaped for HTML text and attributes."""
+    return html.escape("" if value is None else str(value), quote=True)

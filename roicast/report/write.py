@@ -15,11 +15,12 @@ from typing import Any
 import jinja2
 import numpy as np
 import xarray as xr
+from markupsafe import Markup
 
 from roicast import __version__
 from roicast.errors import RoicastError
 from roicast.report import figures
-from roicast.report._format import money, months, pct
+from roicast.report._format import markdown_text, money, months, pct
 from roicast.report._io import atomic_dir, write_json
 from roicast.report.summary import summary as make_summary
 from roicast.simulate import INPUT_NAMES
@@ -169,16 +170,22 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
     return figs
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("roicast.report", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+def _environment(**kwargs: Any) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("roicast.report", "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        **kwargs,
+    )
+    env.filters.update({"money": money, "pct": pct, "months": months})
+    return env
 
 
-_ENV.filters.update({"money": money, "pct": pct, "months": months})
+# HTML: everything is escaped (user-written names, sources, currency, unit…);
+# Markdown: every value is neutralised (no raw HTML, links, table pipes or line breaks)
+_HTML = _environment(autoescape=True)
+_MD = _environment(autoescape=False, finalize=markdown_text)
 
 
 def _backtest_rows(bt) -> dict[str, Any] | None:
@@ -227,25 +234,29 @@ def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> 
     }
 
 
-def write_report(result: StudyResult, out: Path | str, *, report: bool = True) -> dict[str, Any]:
+def write_report(
+    result: StudyResult, out: Path | str, *, report: bool = True, option: str = "out"
+) -> dict[str, Any]:
     """Write every output of a study into ``out`` atomically; returns the summary.
 
     Files: ``summary.json``, ``results.nc``, and with ``report``:
     ``report.md``, ``report.html`` (self-contained) and ``figures/*.png``.
+    ``out`` must be new, empty or a previous roicast output; ``option`` names
+    it in messages.
     """
     if "cumulative_cash_flow" not in next(iter(result.options.values())).monthly:
         raise RoicastError(
             "write_report: the study was run with monthly=False; rerun it with monthly=True"
         )
     doc = make_summary(result)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, option=option) as tmp:
         write_json(doc, tmp / "summary.json")
         results_dataset(result).to_netcdf(tmp / "results.nc", engine="h5netcdf")
         if report:
             figs = _figures(result, tmp / "figures", doc["option"])
-            ctx = _context(result, doc, {k: f"figures/{v}" for k, v in figs.items()})
+            ctx = _context(result, doc, {k: Markup(f"figures/{v}") for k, v in figs.items()})
             (tmp / "report.md").write_text(
-                _ENV.get_template("report.md.j2").render(**ctx), encoding="utf-8"
+                _MD.get_template("report.md.j2").render(**ctx), encoding="utf-8"
             )
             inline = {
                 k: "data:image/png;base64,"
@@ -254,6 +265,6 @@ def write_report(result: StudyResult, out: Path | str, *, report: bool = True) -
             }
             ctx["figs"] = inline
             (tmp / "report.html").write_text(
-                _ENV.get_template("report.html.j2").render(**ctx), encoding="utf-8"
+                _HTML.get_template("report.html.j2").render(**ctx), encoding="utf-8"
             )
     return doc
