@@ -35,7 +35,8 @@ truncated normal
     :math:`Z = \Phi(b) - \Phi(a)` formed without cancellation from ``erfc``,
     and :math:`x = \Phi^{-1}(p)` if :math:`p \le s`, else :math:`-\Phi^{-1}(s)`
     (each tail probability is inverted where it is small, so both tails keep
-    full relative precision).  When :math:`\Phi(a)` underflows (:math:`a < -37`)
+    full relative precision; ``p`` and ``s`` are formed from whichever of
+    ``q``, ``1 - q`` is exact, e.g. :math:`p = \Phi(b) - (1-q) Z`).  When :math:`\Phi(a)` underflows (:math:`a < -37`)
     and :math:`b < -5`, the same is done in log space:
     :math:`\log p = \operatorname{logaddexp}(\log\Phi(a), \log q + \log Z)` and
     :math:`x = \Phi^{-1}(e^{\log p})`, or Newton steps on :math:`\log\Phi` (its
@@ -290,6 +291,7 @@ def truncnormal_ppf(q, mean, sd, low, high, out):
     # now a <= 0: Φ(a) has full relative precision
     log_mode = a < -37.0 and b < -5.0
     pa = _ndtr(a)
+    qa = 0.5 * math.erfc(a * _SQRT1_2)
     if b == _INF:
         pb = 1.0
         qb = 0.0
@@ -311,17 +313,24 @@ def truncnormal_ppf(q, mean, sd, low, high, out):
         if qi >= 1.0:
             out[i] = high
             continue
-        if flip:
-            qa = 1.0 - qi
-            qs = qi
-        else:
-            qa = qi
-            qs = 1.0 - qi
+        # u: probability above a, v = 1 - u: below b (in the reflected frame).  Only
+        # the one of q, 1 - q that is <= 1/2 is exact, so p = Φ(x) and s = 1 - Φ(x)
+        # are formed from it: p = Pa + uZ, s = Qa - uZ, or p = Pb - vZ, s = Qb + vZ.
+        from_a = (qi <= 0.5) != flip
+        e = qi if qi <= 0.5 else 1.0 - qi
         if log_mode:
-            x = _ndtri_exp(_logaddexp(lpa, math.log(qa) + lz))
+            if from_a:
+                lp = _logaddexp(lpa, math.log(e) + lz)
+            else:
+                lp = lpb + math.log1p(-e * math.exp(lz - lpb))
+            x = _ndtri_exp(lp)
         else:
-            p = pa + qa * z
-            s = qb + qs * z
+            if from_a:
+                p = pa + e * z
+                s = qa - e * z
+            else:
+                p = pb - e * z
+                s = qb + e * z
             x = _ndtri(p) if p <= s else -_ndtri(s)
         x = min(max(x, a), b)
         if flip:
@@ -692,7 +701,19 @@ def _par_beta_table(
     q, coef_mid, q0, inv_h_mid, coef_lo, w0_lo, inv_h_lo, coef_hi, w0_hi, inv_h_hi, low, high, out
 ):
     beta_ppf_table(
-        q, coef_mid, q0, inv_h_mid, coef_lo, w0_lo, inv_h_lo, coef_hi, w0_hi, inv_h_hi, low, high, out
+        q,
+        coef_mid,
+        q0,
+        inv_h_mid,
+        coef_lo,
+        w0_lo,
+        inv_h_lo,
+        coef_hi,
+        w0_hi,
+        inv_h_hi,
+        low,
+        high,
+        out,
     )
 
 
@@ -810,6 +831,19 @@ KINDS: dict[str, str] = {
 }
 """Kinds accepted by :func:`ppf_into` and the layout of their ``params``."""
 
+_N_PARAMS = {
+    "fixed": 1,
+    "uniform": 2,
+    "triangular": 3,
+    "pert": 4,
+    "normal": 2,
+    "truncnormal": 4,
+    "lognormal": 2,
+    "beta": 4,
+    "discrete": 2,
+    "metalog": 5,
+}
+
 
 def ppf_into(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Write the quantiles of one distribution at probabilities ``q`` into ``out``.
@@ -843,8 +877,8 @@ def ppf_into(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> np.nda
     """
     if kind not in KINDS:
         raise ValueError(f"ppf kind {kind!r} is unknown; use one of {', '.join(KINDS)}")
-    n_par = KINDS[kind].split("--")[0].count(",") + (1 if kind != "fixed" else 0)
-    if len(params) != n_par:
+    n_par = _N_PARAMS[kind]
+    if not isinstance(params, tuple | list) or len(params) != n_par:
         raise ValueError(
             f"ppf params for {kind!r} must be {KINDS[kind].split('--')[0].strip()}, got {params!r}"
         )
