@@ -405,7 +405,7 @@ def _beta_solve(a, b, lbeta, t, y0):
     """y = ln x with ln I_x(a, b) = t (t < 0): Newton in y, kept inside a bracket."""
     lo = -_INF
     hi = 0.0  # ln I(1) - t = -t > 0
-    y = min(y0, -1e-300)
+    y = min(y0, -1e-300) if y0 == y0 else -1.0
     for _ in range(300):
         g = _log_ibeta(a, b, lbeta, y)
         f = g - t
@@ -845,6 +845,32 @@ _N_PARAMS = {
 }
 
 
+def _check_params(kind: str, p: tuple) -> None:
+    """The conditions the kernels rely on (one line naming the rule when broken)."""
+    if kind in ("discrete", "metalog"):
+        return  # built by roicast.distributions, which checked them
+    v = [float(x) for x in p]
+    if not all(math.isfinite(x) for x in v if kind != "truncnormal"):
+        raise ValueError(f"ppf params for {kind!r} must be finite, got {p!r}")
+    bad = {
+        "uniform": lambda: not v[0] < v[1],
+        "triangular": lambda: not v[0] <= v[1] <= v[2] or v[0] == v[2],
+        "pert": lambda: not v[0] <= v[1] <= v[2] or v[0] == v[2] or v[3] <= 0,
+        "normal": lambda: v[1] < 0,
+        "truncnormal": lambda: (
+            not (math.isfinite(v[0]) and math.isfinite(v[1]) and v[1] > 0 and v[2] < v[3])
+            or math.isnan(v[2])
+            or math.isnan(v[3])
+        ),
+        "lognormal": lambda: v[0] <= 0 or v[1] < 0,
+        "beta": lambda: v[0] <= 0 or v[1] <= 0 or not v[2] < v[3],
+    }.get(kind, lambda: False)
+    if bad():
+        raise ValueError(
+            f"ppf params for {kind!r} {KINDS[kind].split('--')[0].strip()} are invalid: {p!r}"
+        )
+
+
 def ppf_into(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Write the quantiles of one distribution at probabilities ``q`` into ``out``.
 
@@ -901,6 +927,7 @@ def ppf_into(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> np.nda
         raise ValueError(f"ppf `q` must lie in [0, 1], got values in [{qmin:g}, {qmax:g}]")
 
     p = tuple(params)
+    _check_params(kind, p)
     if kind == "fixed":
         out[:] = float(p[0])
     elif kind == "uniform":

@@ -285,6 +285,11 @@ def test_kernels_run_inside_numba(parallel):
         ("normal", (0.0, 1.0), np.array([0.5, 1.5]), r"\[0, 1\]"),
         ("normal", (0.0, 1.0), np.array([0.5, np.nan]), r"\[0, 1\]"),
         ("normal", (0.0, 1.0), np.zeros(3, dtype=np.float32), "float64"),
+        ("pert", (1.0, 1.0, 1.0, 4.0), np.zeros(3), "invalid"),
+        ("pert", (1.0, 3.0, 2.0, 4.0), np.zeros(3), "invalid"),
+        ("beta", (0.0, 1.0, 0.0, 1.0), np.zeros(3), "invalid"),
+        ("truncnormal", (0.0, 1.0, 2.0, 1.0), np.zeros(3), "invalid"),
+        ("uniform", (0.0, math.nan), np.zeros(3), "finite"),
     ],
 )
 def test_ppf_into_rejects_bad_input(kind, params, q, match):
