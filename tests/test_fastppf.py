@@ -226,7 +226,7 @@ def test_sampling_by_inversion_passes_ks(kind, params, cdf):
 # --------------------------------------------------------------------------- inside numba
 
 
-def _all_kernels(q, tab, outs):
+def _all_kernels(q, tab, tn, ml, outs):
     F.normal_ppf(q, 1.0, 2.0, outs[0])
     F.lognormal_ppf(q, 1.0, 0.5, outs[1])
     F.truncnormal_ppf(q, 0.0, 1.0, -1.0, 3.0, outs[2])
@@ -238,6 +238,8 @@ def _all_kernels(q, tab, outs):
     F.metalog_ppf(q, 0.5, 0.2, 0.1, 0.0, math.inf, outs[6])
     F.discrete_ppf(q, np.array([1.0, 2.0]), np.array([0.4, 1.0]), outs[7])
     F.beta_ppf_exact(q, 2.0, 4.0, 0.0, 1.0, outs[8])
+    F.truncnormal_ppf_table(q, 0.0, 1.0, -1.0, 3.0, tn[0], tn[1], tn[2], tn[3], outs[9])
+    F.metalog_ppf_table(q, 0.5, 0.2, 0.1, 0.0, math.inf, ml[0], ml[1], ml[2], outs[10])
 
 
 # numba-stats habit: every kernel inside a jitted caller, with and without
@@ -252,26 +254,28 @@ _WRAPPERS = {
 @pytest.mark.parametrize("parallel", [False, True])
 def test_kernels_run_inside_numba(parallel):
     q = Q_ENDS
-    outs = np.empty((9, q.size))
-    _WRAPPERS[parallel](q, F.beta_table(2.0, 4.0), outs)
-    ref = [
-        F.ppf("normal", (1.0, 2.0), q),
-        F.ppf("lognormal", (1.0, 0.5), q),
-        F.ppf("truncnormal", (0.0, 1.0, -1.0, 3.0), q),
-        F.ppf("beta", (2.0, 4.0, 0.0, 1.0), q),
-        F.ppf("uniform", (-1.0, 1.0), q),
-        F.ppf("triangular", (0.0, 0.2, 1.0), q),
-        None,
-        F.ppf("discrete", ((1.0, 2.0), (0.4, 1.0)), q),
-        None,
-    ]
-    for got, want in zip(outs, ref, strict=True):
-        if want is not None:
-            assert_array_equal(got, want)
-    assert_allclose(outs[8], ref[3], atol=1e-12)
-    a1, a2, a3 = 0.5, 0.2, 0.1
+    outs = np.empty((11, q.size))
+    tn = F.truncnormal_table(-1.0, 3.0)
+    ml = F.metalog_table(0.5, 0.2, 0.1, 0.0, math.inf)
+    _WRAPPERS[parallel](q, F.beta_table(2.0, 4.0), tn, ml, outs)
     lg = np.log(Q / (1 - Q))
-    assert_allclose(outs[6][1:-1], np.exp(a1 + a2 * lg + a3 * (Q - 0.5) * lg), rtol=1e-13)
+    metalog = np.concatenate([[0.0], np.exp(0.5 + 0.2 * lg + 0.1 * (Q - 0.5) * lg), [math.inf]])
+    same = [  # (kernel output, what ppf_into gives)
+        (0, F.ppf("normal", (1.0, 2.0), q)),
+        (1, F.ppf("lognormal", (1.0, 0.5), q)),
+        (3, F.ppf("beta", (2.0, 4.0, 0.0, 1.0), q)),
+        (4, F.ppf("uniform", (-1.0, 1.0), q)),
+        (5, F.ppf("triangular", (0.0, 0.2, 1.0), q)),
+        (7, F.ppf("discrete", ((1.0, 2.0), (0.4, 1.0)), q)),
+        (9, F.ppf("truncnormal", (0.0, 1.0, -1.0, 3.0), q)),
+    ]
+    for k, want in same:
+        assert_array_equal(outs[k], want)
+    # per-element reference paths against the tabulated ones / closed form
+    assert_allclose(outs[2], outs[9], rtol=0, atol=1e-12)
+    assert_allclose(outs[8], outs[3], rtol=0, atol=1e-12)
+    assert_allclose(outs[6], metalog, rtol=1e-13)
+    assert_allclose(outs[10], metalog, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- validation
