@@ -184,10 +184,16 @@ def _update(
                 wl = wmin[j, s, m]
                 wh = wmax[j, s, m]
                 below = 0
+                for d in range(d0, d1):  # branch-free, vectorisable
+                    below += x[d] < a
+                # prefilter |v - mid| <= half (rare, predictable branch), then the exact
+                # test; half is widened by far more than the rounding of v - mid (a few
+                # ulps of max(|a|, |b|)) so no value of [a, b] is ever filtered out
+                mid = 0.5 * (a + b)
+                half = 0.5 * (b - a) * (1.0 + 1e-9) + 1e-15 * max(abs(a), abs(b)) + 1e-300
                 for d in range(d0, d1):
                     v = x[d]
-                    below += int(v < a)  # branch-free: v < a is a coin flip near the median
-                    if (v >= a) & (v <= b):  # one predictable branch: rare (2 delta)
+                    if abs(v - mid) <= half and v >= a and v <= b:
                         i = min(int((v - a) * inv), n_f - 1)
                         wc[i] += 1
                         if v < wl[i]:

@@ -25,6 +25,8 @@ def _chunks(kind: str, n_chunks: int, size: int, seed: int = 7) -> list[np.ndarr
             u = rng.random((S, size, M))
             x = rng.normal(3.0, 4.0, (S, size, M))
             x = np.where(u < 0.3, 0.0, np.where(u < 0.4, -5.0, x))
+        elif kind == "offset":  # tiny spread far from zero: rounding-sensitive binning
+            x = 1e6 + rng.normal(0.0, 1e-6, (S, size, M))
         else:
             x = rng.normal(0.0, 1.0, (S, size, M)) * np.arange(1, M + 1)
         out.append(x)
@@ -52,7 +54,7 @@ def test_exact_regime_is_np_quantile_bit_for_bit():
     assert_array_equal(rev.result(), acc.result())
 
 
-@pytest.mark.parametrize("kind", ["lognormal", "point_masses", "normal"])
+@pytest.mark.parametrize("kind", ["lognormal", "point_masses", "normal", "offset"])
 def test_approximate_regime_within_stated_bound(kind):
     chunks = _chunks(kind, 8, 5000)
     budget = 8 * S * M * 6000  # the second chunk goes past the budget
