@@ -167,7 +167,7 @@ def test_out_folder_with_foreign_files_is_refused(small_spec, tmp_path):
     out.mkdir()
     (out / "thesis.tex").write_text("do not delete")
     r = runner.invoke(app, ["run", str(small_spec), "--out", str(out), "--draws", "200", "-q"])
-    assert r.exit_code == 1 and "not a roicast output folder" in " ".join(r.output.split())
+    assert r.exit_code == 1 and "holds files roicast did not write" in " ".join(r.output.split())
     assert (out / "thesis.tex").read_text() == "do not delete"
 
 
@@ -179,12 +179,12 @@ def test_rerun_replaces_previous_output_whole(small_spec, tmp_path):
         ).exit_code
         == 0
     )
-    (out / "stale.txt").write_text("old")
-    assert (
-        runner.invoke(
-            app, ["run", str(small_spec), "--out", str(out), "--draws", "200", "--no-report", "-q"]
-        ).exit_code
-        == 0
-    )
-    assert not (out / "stale.txt").exists() and not (out / "report.html").exists()
+    again = ["run", str(small_spec), "--out", str(out), "--draws", "200", "--no-report", "-q"]
+    (out / "notes.txt").write_text("mine")  # a file roicast did not write: never deleted
+    r = runner.invoke(app, again)
+    assert r.exit_code == 1 and "notes.txt" in r.output
+    assert (out / "notes.txt").read_text() == "mine" and (out / "report.html").exists()
+    (out / "notes.txt").unlink()
+    assert runner.invoke(app, again).exit_code == 0
+    assert not (out / "report.html").exists()  # roicast's own files are replaced whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "out", "study.toml"]

@@ -1,12 +1,15 @@
 """The demos' summary.json is pinned: re-layering the code must not move a number.
 
 Keys added since the fixture was written (new inputs, new results) are allowed;
-every pinned key must keep its value exactly.
+every pinned key must keep its value: exactly, or for floats to 1e-8 relative
+(1e-6 absolute), since the inputs' inverse CDFs moved from scipy to numba
+routines that agree with scipy to about 1e-13.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,9 @@ def _diff(a, b, path="") -> list[str]:
             for i, (x, y) in enumerate(zip(a, b, strict=True))
             for d in _diff(x, y, f"{path}[{i}]")
         ]
+    if isinstance(a, float) and isinstance(b, float):
+        # inputs come from numba inverse CDFs that agree with scipy's to ~1e-13 relative
+        return [] if math.isclose(a, b, rel_tol=1e-8, abs_tol=1e-6) else [f"{path}: {a!r} != {b!r}"]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 

@@ -159,6 +159,7 @@ def test_report_md_references_pngs_that_exist(written):
     assert "figures/options.png" in refs  # several options: the comparison figure
     assert doc["decision"]["verdict"] in md
     assert sorted(p.name for p in out.iterdir()) == [
+        ".roicast-output.json",
         "figures",
         "report.html",
         "report.md",
@@ -180,12 +181,12 @@ def test_folder_with_foreign_files_is_refused(quick, tmp_path):
     (out / "thesis.tex").write_text("do not delete")
     with pytest.raises(RoicastError) as e:
         write_report(quick, out, report=False)
-    assert "not a roicast output folder" in str(e.value) and "\n" not in str(e.value)
+    assert "holds files roicast did not write" in str(e.value) and "\n" not in str(e.value)
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
     assert (out / "thesis.tex").read_text() == "do not delete"
     assert _leftovers(tmp_path, "precious") == []
     (tmp_path / "a-file").write_text("x")
-    with pytest.raises(RoicastError, match="not a roicast output folder"):
+    with pytest.raises(RoicastError, match="is a file, not a folder"):
         write_report(quick, tmp_path / "a-file", report=False)
     assert (tmp_path / "a-file").read_text() == "x"
 

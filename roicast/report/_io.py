@@ -158,7 +158,9 @@ def check_destination(out: Path | str, *, option: str = "out") -> Path:
             f"{option}: {str(out)!r} is the current folder or contains it; roicast replaces its "
             "output folder whole, so give it a folder of its own (e.g. results/)"
         )
-    for parent in [resolved, *resolved.parents]:
+    if out.exists() and not out.is_dir():
+        raise RoicastError(f"{option}: {str(out)!r} is a file, not a folder; give a folder")
+    for parent in resolved.parents:
         if parent.exists() and not parent.is_dir():
             raise RoicastError(
                 f"{option}: {str(out)!r} is under {str(parent)!r}, which is a file, not a folder"
