@@ -354,6 +354,12 @@ def _options(w: _Writer, techs: Sequence[Prior]) -> None:
         w.put("churn", _churn_values(p), "REPLACE: cost and downtime of redoing it per update")
 
 
+def _per_option_source(techs: Sequence[Prior]) -> str:
+    """``[sources]`` are per input, not per option: say whose prior each option's gain is."""
+    each = "; ".join(f"{p.ident}: prior {p.key} ({_figures(p)}, as of {p.as_of})" for p in techs)
+    return f"differs per option: {each}; full citations in each option's description"
+
+
 def build_spec(
     technique: str,
     gpu: str,
@@ -392,6 +398,8 @@ def build_spec(
     w.section("simulation")
     w.put("draws", 10_000)
     w.put("seed", 0)
+    if options:
+        w.sources["optimized.throughput_gain"] = _per_option_source(techs)
     w.section("sources", "where each assumption comes from (shown in the report)")
     for key, text in w.sources.items():
         w.put(_toml(key), text)
