@@ -262,32 +262,39 @@ def _check_numbers(key: str, kind: str, entry: Mapping[str, Any], problems: list
     return True
 
 
-def _check_fields(key: str, kind: str, entry: Mapping[str, Any], problems: list[str]) -> bool:
-    ok = True
+def _unknown_keys(key: str, kind: str, entry: Mapping[str, Any]) -> list[str]:
+    out = []
     for name in entry:
         if name not in _ALLOWED or (name in _TECHNIQUE_ONLY and kind != "technique"):
             close = difflib.get_close_matches(str(name), sorted(_ALLOWED), n=1, cutoff=0.6)
             hint = f"did you mean `{close[0]}`?" if close else f"keys: {', '.join(_REQUIRED)}, ..."
-            problems.append(f"{key}.{name}: unknown key for a {kind} prior; {hint}")
-            ok = False
-    for name in _REQUIRED:
-        if name not in entry:
-            problems.append(f"{key}.{name}: missing; every prior needs {', '.join(_REQUIRED)}")
-            ok = False
-    for name in _TEXT:
-        if name in entry and not isinstance(entry[name], str):
-            problems.append(f"{key}.{name}: value {entry[name]!r}; must be a string")
-            ok = False
-    for name in _BOOLS:
-        if name in entry and not isinstance(entry[name], bool):
-            problems.append(f"{key}.{name}: value {entry[name]!r}; must be true or false")
-            ok = False
-    for name in _LISTS:
-        v = entry.get(name, [])
-        if not isinstance(v, list) or not all(isinstance(s, str) and s.strip() for s in v):
-            problems.append(f"{key}.{name}: value {v!r}; must be a list of non-empty strings")
-            ok = False
-    return ok
+            out.append(f"{key}.{name}: unknown key for a {kind} prior; {hint}")
+    return out
+
+
+def _check_fields(key: str, kind: str, entry: Mapping[str, Any], problems: list[str]) -> bool:
+    found = _unknown_keys(key, kind, entry)
+    found += [
+        f"{key}.{name}: missing; every prior needs {', '.join(_REQUIRED)}"
+        for name in _REQUIRED
+        if name not in entry
+    ]
+    for names, ok, rule in (
+        (_TEXT, lambda v: isinstance(v, str), "must be a string"),
+        (_BOOLS, lambda v: isinstance(v, bool), "must be true or false"),
+        (
+            _LISTS,
+            lambda v: isinstance(v, list) and all(isinstance(s, str) and s.strip() for s in v),
+            "must be a list of non-empty strings",
+        ),
+    ):
+        found += [
+            f"{key}.{n}: value {entry[n]!r}; {rule}"
+            for n in names
+            if n in entry and not ok(entry[n])
+        ]
+    problems += found
+    return not found
 
 
 def _entry(key: str, entry: Mapping[str, Any], origin: str, problems: list[str]) -> Prior | None:
