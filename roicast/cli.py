@@ -363,8 +363,12 @@ def forecast(
 
 
 from roicast.batch_cli import batch as _batch  # noqa: E402
+from roicast.priors.cli import new as _new  # noqa: E402
+from roicast.priors.cli import priors as _priors  # noqa: E402
 
 app.command(name="batch")(_batch)
+app.command(name="new")(_new)
+app.command(name="priors")(_priors)
 
 
 def _usage_line(e: Exception) -> str:
