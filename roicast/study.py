@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from roicast._quantiles import MonthlyQuantiles
 from roicast.distributions import Distribution
 from roicast.errors import RoicastError
 from roicast.evaluate import NOISE, ModelEvaluator
@@ -281,7 +282,7 @@ def run_study(
     for k, opt in enumerate(spec.options):
         _tick(progress, "simulate", k, total)
         with clock("simulate"):
-            x = np.ascontiguousarray(sample.values.isel(option=k).values)
+            x = sample.values.values[k]  # (draw, input), a view
             fleet = fleet_config(spec, opt, profiles)
             mds, mq = simulate_option(
                 x,
@@ -459,6 +460,10 @@ def _backtest(spec: Spec, seed: int) -> BacktestResult | None:
     )
 
 
+#: Draws simulated at a time: memory grows with this, not with the study's draws.
+CHUNK_DRAWS = 100_000
+
+
 def simulate_option(
     x: np.ndarray,
     demand: np.ndarray,
@@ -469,27 +474,48 @@ def simulate_option(
     monthly: bool,
     months: np.ndarray,
     fleet: FleetConfig | None = None,
+    chunk: int = CHUNK_DRAWS,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """Simulate one option's draws: per-draw metrics and monthly quantiles, labelled."""
+    """Simulate one option's draws in chunks: per-draw metrics and monthly quantiles, labelled.
+
+    Draw ``i`` is simulated with noise index ``i`` whatever the chunking, so
+    the per-draw metrics do not depend on ``chunk``.  The monthly series are
+    never kept whole: each chunk feeds a :class:`roicast._quantiles.MonthlyQuantiles`
+    accumulator, exact (``np.quantile``) while the draws fit its budget and
+    within a stated bound beyond it (``monthly.attrs["quantile_error_bound"]``).
+    """
     n = x.shape[0]
-    metrics, series = simulate_arrays(
-        x,
-        demand,
-        seed=seed,
-        discount_rate=spec.project.discount_rate,
-        monthly=monthly,
-        price_seed=price_seed,
-        fleet=fleet,
-    )
+    metrics = np.empty((n, len(METRIC_NAMES)))
+    acc = MonthlyQuantiles(len(SERIES_NAMES), len(months), QUANTILES) if monthly else None
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        m, series = simulate_arrays(
+            np.ascontiguousarray(x[start:stop]),
+            demand,
+            seed=seed,
+            discount_rate=spec.project.discount_rate,
+            monthly=monthly,
+            draw_offset=start,
+            price_seed=price_seed,
+            fleet=fleet,
+        )
+        metrics[start:stop] = m
+        if acc is not None:
+            acc.update(series)
+        del series
     mds = xr.Dataset(
         {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
         coords={"draw": np.arange(n)},
     )
     mq = xr.Dataset(coords={"quantile": list(QUANTILES), "month": months})
-    if monthly:
-        qs = np.quantile(series, QUANTILES, axis=1)  # (quantile, series, month)
+    if acc is not None:
+        qs = acc.result()  # (quantile, series, month)
         for j, name in enumerate(SERIES_NAMES):
             mq[name] = (("quantile", "month"), qs[:, j, :])
+        mq.attrs["quantiles_exact"] = int(acc.exact)
+        bound = np.zeros(len(SERIES_NAMES)) if acc.exact else acc.max_error()
+        for j, name in enumerate(SERIES_NAMES):
+            mq[name].attrs["error_bound"] = float(bound[j])
     mq["prob_paid_back"] = ("month", _paid_back_curve(mds["payback_months"].values, len(months)))
     return mds, mq
 
