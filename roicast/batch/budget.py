@@ -70,7 +70,7 @@ class KnapsackResult:
 
 
 class _Bounds:
-    """Fractional-knapsack upper bounds over the items not yet decided."""
+    """Fractional-knapsack upper bounds over the items not yet decided (those from depth ``j`` on)."""
 
     def __init__(self, v: np.ndarray, u: np.ndarray) -> None:
         # u: (n, m) costs as budget shares, one column per constraint, plus their sum
@@ -80,20 +80,37 @@ class _Bounds:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(cols > 0, v[:, None] / cols, np.inf)
         self.orders = [np.argsort(-ratio[:, c], kind="stable") for c in range(cols.shape[1])]
+        # a column already in branching order (one constraint; the sum of two): prefix sums
+        self.sorted = [bool(np.array_equal(o, np.arange(v.size))) for o in self.orders]
+        self.cum_w = [np.concatenate([[0.0], np.cumsum(cols[:, c])]) for c in range(cols.shape[1])]
+        self.cum_v = np.concatenate([[0.0], np.cumsum(v)])
+
+    def _sorted_bound(self, c: int, j: int, cap: float) -> float:
+        cw, cv = self.cum_w[c], self.cum_v
+        k = int(np.searchsorted(cw, cw[j] + cap * (1 + _TOL) + _TOL, side="right")) - 1
+        b = float(cv[k] - cv[j])
+        if k < self.v.size and self.cols[k, c] > 0:
+            b += float(self.v[k]) * (cw[j] + cap - cw[k]) / float(self.cols[k, c])
+        return b
+
+    def _masked_bound(self, c: int, j: int, cap: float) -> float:
+        order = self.orders[c]
+        idx = order[order >= j]
+        w, val = self.cols[idx, c], self.v[idx]
+        cum = np.cumsum(w)
+        k = int(np.searchsorted(cum, cap * (1 + _TOL) + _TOL, side="right"))
+        b = float(val[:k].sum())
+        if k < idx.size and w[k] > 0:
+            b += float(val[k]) * (cap - (cum[k - 1] if k else 0.0)) / float(w[k])
+        return b
 
     def bound(self, j: int, value: float, room: np.ndarray) -> float:
         """Best value reachable from a node at depth ``j`` with ``room`` left per constraint."""
         caps = np.append(room, room.sum()) if self.cols.shape[1] > room.size else room
         best = math.inf
-        for c, order in enumerate(self.orders):
-            idx = order[order >= j]
-            w, val = self.cols[idx, c], self.v[idx]
-            cum = np.cumsum(w)
-            k = int(np.searchsorted(cum, caps[c] * (1 + _TOL) + _TOL, side="right"))
-            b = value + float(val[:k].sum())
-            if k < idx.size and w[k] > 0:
-                b += float(val[k]) * (caps[c] - (cum[k - 1] if k else 0.0)) / float(w[k])
-            best = min(best, b)
+        for c in range(self.cols.shape[1]):
+            f = self._sorted_bound if self.sorted[c] else self._masked_bound
+            best = min(best, value + f(c, j, float(caps[c])))
         return best
 
 
@@ -122,8 +139,8 @@ def knapsack(
     KnapsackResult
     """
     v = np.asarray(values, dtype=float)
-    w = np.asarray(costs, dtype=float).reshape(v.size, -1)
-    B = np.asarray(budgets, dtype=float)
+    B = np.asarray(budgets, dtype=float).reshape(-1)
+    w = np.asarray(costs, dtype=float).reshape(v.size, B.size)
     fits = (v > 0) & np.all(w <= B * (1 + _TOL), axis=1)
     free = fits & np.all(w <= 0, axis=1)
     items = np.flatnonzero(fits & ~free)
