@@ -114,7 +114,9 @@ def test_select_projects_names_the_marginal_projects(tmp_path):
     sel = select_projects(recs, {"engineer_months": 10.0}, tmp_path)
     assert sel["projects"] == ["a", "b", "c"]  # 10 engineer-months, NPV 190 (a+b+d: 12 months)
     assert sel["used"] == {"engineer_months": 10.0}
-    assert sel["candidates"] == 4 and sel["excluded"] == [{"name": "no cost", "reason": "no engineer_months cost"}]
+    assert sel["candidates"] == 4 and sel["excluded"] == [
+        {"name": "no cost", "reason": "no engineer_months cost"}
+    ]
     assert sel["marginal"]["last_in"]["name"] == "c"
     first_out = sel["marginal"]["first_out"]
     assert first_out["name"] == "d" and first_out["short_by"] == {"engineer_months": 5.0}
@@ -130,7 +132,5 @@ def test_select_projects_names_the_marginal_projects(tmp_path):
         [[r["engineer_months_mean"], r["investment_mean"]] for r in recs[:4]],
         [10.0, 2.5e5],
     )
-    assert sum(r["npv_mean"] for r in recs if r["name"] in both["projects"]) == pytest.approx(
-        brute
-    )
+    assert sum(r["npv_mean"] for r in recs if r["name"] in both["projects"]) == pytest.approx(brute)
     assert math.isclose(both["used"]["money"], 2e5)
