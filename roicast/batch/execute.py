@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT = 15
 
 
 class Executor(Protocol):
@@ -138,7 +140,6 @@ class PoolExecutor:
 
     def __enter__(self) -> PoolExecutor:
         self._pool = self._new_pool()
-        self._clean = False
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -235,7 +236,8 @@ class DaskExecutor:
                 )
                 client = Client(cluster)
             else:
-                client = Client(self.scheduler, timeout="15s")
+                _check_scheduler(str(self.scheduler))
+                client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT}s")
         except Exception as e:  # OSError, TimeoutError, ValueError (a malformed address)…
             if cluster is not None:
                 cluster.close()
@@ -283,6 +285,23 @@ class DaskExecutor:
             fut.release()
             yield rec
             submit()
+
+
+def _check_scheduler(address: str) -> None:
+    """Refuse a malformed address, and a TCP/TLS one nothing listens at, before making a Client.
+
+    A ``Client`` whose construction fails is only cleaned up by the garbage
+    collector, which then raises in whatever runs next; checking first avoids
+    making one.  Raises ValueError (malformed) or OSError (unreachable).
+    """
+    import socket
+
+    from distributed.comm import get_address_host_port, parse_address
+
+    scheme, _ = parse_address(address)
+    host, port = get_address_host_port(address)
+    if scheme in ("tcp", "tls"):
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
 
 
 @contextmanager

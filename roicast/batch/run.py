@@ -283,6 +283,25 @@ def _write_portfolio(
     return doc, ranked, selection
 
 
+def _finish(
+    doc: dict[str, Any], tally: _Tally, t_start: float, t_run0: float, t_port0: float
+) -> dict[str, float]:
+    """Add timings and throughput to ``batch.json``'s body; return the timings."""
+    now = time.perf_counter()
+    t_run = t_port0 - t_run0
+    timings = {
+        "plan": t_run0 - t_start,
+        "run": t_run,
+        "portfolio": now - t_port0,
+        "total": now - t_start,
+    }
+    done = tally.counts["done"]
+    doc["timings"] = timings
+    doc["projects_per_second"] = done / t_run if t_run > 0 and done else None
+    doc["project_stage_seconds"] = _stage_totals(tally.records)
+    return timings
+
+
 def _write_stopped(
     out: Path, head: dict[str, Any], counts: dict[str, int], e: BaseException
 ) -> None:
@@ -400,24 +419,12 @@ def run_batch(
     try:
         info = _execute(opts, plan.tasks, tally, out, head)
         t_port0 = time.perf_counter()
-        t_run = t_port0 - t0
         doc, ranked, selection = _write_portfolio(out, opts, head, tally, info)
+        timings = _finish(doc, tally, t_start, t0, t_port0)
+        write_json(doc, out / "batch.json")
     except BaseException as e:
         _write_stopped(out, head, tally.counts, e)
         raise
-    now = time.perf_counter()
-    timings = {
-        "plan": t0 - t_start,
-        "run": t_run,
-        "portfolio": now - t_port0,
-        "total": now - t_start,
-    }
-    doc["timings"] = timings
-    doc["projects_per_second"] = (
-        tally.counts["done"] / t_run if t_run > 0 and tally.counts["done"] else None
-    )
-    doc["project_stage_seconds"] = _stage_totals(tally.records)
-    write_json(doc, out / "batch.json")
     return BatchResult(
         out=out,
         records=ranked,
