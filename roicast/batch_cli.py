@@ -166,7 +166,8 @@ def _print_selection(sel: dict[str, Any], cur: str) -> None:
         bits.append(f"last in: {escape(m['last_in']['name'])}")
     if m["first_out"]:
         fo = m["first_out"]
-        bits.append(f"first out: {escape(fo['name'])} (needs {_amounts(fo['short_by'], cur)} more)")
+        need = f" (needs {_amounts(fo['short_by'], cur)} more)" if fo["short_by"] else ""
+        bits.append(f"first out: {escape(fo['name'])}{need}")
     if bits:
         out_console.print("Marginal projects — " + "; ".join(bits), highlight=False, soft_wrap=True)
 

@@ -271,9 +271,8 @@ def _marginal(cands, chosen: set[int], budgets, used) -> dict[str, Any]:
         res["last_in"] = entry(last_in)
     if first_out is not None:
         e = entry(first_out)
-        e["short_by"] = {
-            k: max(0.0, used[k] + first_out[RESOURCES[k]] - b) for k, b in budgets.items()
-        }
+        over = {k: used[k] + first_out[RESOURCES[k]] - b for k, b in budgets.items()}
+        e["short_by"] = {k: v for k, v in over.items() if v > 0}  # the budgets it would break
         res["first_out"] = e
     return res
 
@@ -295,7 +294,9 @@ def select_projects(
         ``budget``, ``used`` (per resource), ``projects`` (names, by mean NPV),
         ``candidates``, ``excluded`` (candidates without a cost), ``npv`` (the
         portfolio NPV: :func:`selection_stats`), ``marginal`` (``last_in``,
-        ``first_out`` with ``short_by``), ``exact``, ``nodes``, ``rule``.
+        ``first_out`` with ``short_by``: how much more of each resource it
+        would need on top of the selection, for the budgets it would exceed),
+        ``exact``, ``nodes``, ``rule``.
     """
     from roicast.batch.worker import NPV_FILE
 
