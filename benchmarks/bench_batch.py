@@ -15,6 +15,10 @@ Run::
     python benchmarks/bench_batch.py                    # the target: 1000 × 10 000, 2 workers
     python benchmarks/bench_batch.py --projects 200 --subset 40   # quicker
     python benchmarks/bench_batch.py --sensitivity      # full per-project sensitivity (slower)
+
+After the full batch, the selection under a budget (engineer-months and money,
+each 20 % of the portfolio's total) is timed on its records and compared with
+the portfolio stage of the same run.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import threading
 import time
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -99,14 +104,34 @@ class PeakRSS:
         self._t.join()
 
 
-def timed_batch(template: Path, table: Path, out: Path, **kw) -> tuple[float, int, dict]:
+def timed_batch(template: Path, table: Path, out: Path, **kw) -> tuple[float, int, dict, Any]:
     with PeakRSS() as rss:
         t0 = time.perf_counter()
         res = run_batch(template=template, table=table, out=out, report=False, **kw)
         dt = time.perf_counter() - t0
     assert res.counts["failed"] == 0, res.failed[:3]
     doc = json.loads((out / "batch.json").read_text())
-    return dt, rss.peak, doc
+    return dt, rss.peak, doc, res
+
+
+def time_selection(res, portfolio_seconds: float) -> None:
+    """Time the budget selection (two constraints, 20 % of the totals) on a finished batch."""
+    from roicast.batch.budget import select_projects
+
+    done = [r for r in res.records if r["status"] != "failed"]
+    budgets = {
+        "engineer_months": 0.2 * sum(r["engineer_months_mean"] for r in done),
+        "money": 0.2 * sum(r["investment_mean"] for r in done),
+    }
+    t0 = time.perf_counter()
+    sel = select_projects(res.records, budgets, res.out)
+    t = time.perf_counter() - t0
+    flagged = sum(bool(r.get("diagnosis")) for r in done)
+    print(
+        f"  selection under 2 budgets: {len(sel['projects'])} of {sel['candidates']} candidates, "
+        f"{sel['nodes']} nodes, exact={sel['exact']}, {t:.2f} s "
+        f"({t / portfolio_seconds:.2f}× the portfolio stage); {flagged} projects flagged"
+    )
 
 
 def main() -> None:
@@ -129,7 +154,7 @@ def main() -> None:
             tpl, tab = make_inputs(work, args.subset)
             sub = {}
             for w in (1, args.workers):
-                t, peak, doc = timed_batch(tpl, tab, work / f"sub{w}", workers=w, **kw)
+                t, peak, doc, _ = timed_batch(tpl, tab, work / f"sub{w}", workers=w, **kw)
                 sub[w] = t
                 print(
                     f"  subset {args.subset} projects, {w} worker(s): {t:6.1f} s "
@@ -139,7 +164,7 @@ def main() -> None:
                 f"  speed-up 1 → {args.workers} workers (subset): {sub[1] / sub[args.workers]:.2f}×"
             )
         tpl, tab = make_inputs(work, args.projects)
-        t, peak, doc = timed_batch(tpl, tab, work / "full", workers=args.workers, **kw)
+        t, peak, doc, res = timed_batch(tpl, tab, work / "full", workers=args.workers, **kw)
         print(
             f"  full: {args.projects} projects on {args.workers} workers: {t:6.1f} s total, "
             f"{args.projects / t:5.2f} projects/s, peak RSS (parent + workers) {peak / 2**20:6.0f} MB"
@@ -149,6 +174,7 @@ def main() -> None:
             f"  batch timings: plan {tm['plan']:.1f} s, run {tm['run']:.1f} s, "
             f"portfolio {tm['portfolio']:.1f} s"
         )
+        time_selection(res, tm["portfolio"])
         stages = doc.get("project_stage_seconds", {})
         per = {k: v / args.projects for k, v in stages.items()}
         print(

@@ -128,6 +128,9 @@ def _print_summary(res) -> None:
             f"(all {pa['projects']}: mean {money(pa['mean'], cur)}, P(NPV < 0) {pct(pa['prob_negative'])})",
             highlight=False,
         )
+    _print_flags(rows)
+    if res.selection is not None:
+        _print_selection(res.selection, cur)
     html = " portfolio.html," if (res.out / "portfolio.html").exists() else ""
     out_console.print(
         f"Outputs: {res.out}/ (portfolio.csv,{html} portfolio.nc, batch.json, projects/)",
@@ -136,80 +139,163 @@ def _print_summary(res) -> None:
     )
 
 
+def _amounts(amounts: dict[str, float], cur: str) -> str:
+    """``{"engineer_months": 12, "money": 3e5}`` as ``12.0 engineer-months and $300k``."""
+    parts = [
+        money(v, cur) if k == "money" else f"{v:,.1f} engineer-months" for k, v in amounts.items()
+    ]
+    return " and ".join(parts)
+
+
+def _print_selection(sel: dict[str, Any], cur: str) -> None:
+    """The choice under the budget: projects, budget used, risk, marginal projects."""
+    n = sel["npv"]
+    names = ", ".join(sel["projects"]) or "none"
+    note = "" if sel["exact"] else " [search stopped at its node limit: maybe not the best]"
+    out_console.print(
+        f"Selection within {_amounts(sel['budget'], cur)}: {len(sel['projects'])} of "
+        f"{sel['candidates']} candidates ({escape(names)}), using {_amounts(sel['used'], cur)}; "
+        f"mean NPV {money(n['mean'], cur)}, P(NPV < 0) {pct(n['prob_negative'])}, "
+        f"CVaR10 {money(n['cvar10'], cur)}{note}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    m = sel["marginal"]
+    bits = []
+    if m["last_in"]:
+        bits.append(f"last in: {escape(m['last_in']['name'])}")
+    if m["first_out"]:
+        fo = m["first_out"]
+        need = f" (needs {_amounts(fo['short_by'], cur)} more)" if fo["short_by"] else ""
+        bits.append(f"first out: {escape(fo['name'])}{need}")
+    if bits:
+        out_console.print("Marginal projects — " + "; ".join(bits), highlight=False, soft_wrap=True)
+
+
+def _print_flags(rows: list[dict[str, Any]]) -> None:
+    """Projects whose diagnosis says they cannot pay back (at most :data:`TOP`)."""
+    flagged = [r for r in rows if r.get("diagnosis")]
+    for r in flagged[:TOP]:
+        out_console.print(
+            f"[yellow]check:[/] {escape(r['name'])}: {escape(r['diagnosis'])}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(flagged) > TOP:
+        out_console.print(f"… {len(flagged) - TOP} more flagged in portfolio.csv (diagnosis)")
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of a :func:`~roicast.batch.run_batch` option: ``dask_local`` → ``--dask-local``."""
+    return "--" + name.replace("_", "-")
+
+
+SpecsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Spec files (TOML), one project each.", show_default=False),
+]
+OutOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-o", help="Output folder: portfolio.csv/.nc/.html, batch.json, projects/<name>/."
+    ),
+]
+TemplateOpt = Annotated[
+    Path | None, typer.Option(help="Template spec; with --table, one project per table row.")
+]
+TableOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="CSV whose columns override template fields by dotted name "
+        "(e.g. optimized.throughput_gain.mode, project.name)."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-w",
+        help="Local worker processes (default: one per core); 0: in this process.",
+    ),
+]
+DaskLocalOpt = Annotated[
+    int | None,
+    typer.Option("--dask-local", help="Start a local Dask cluster with N worker processes."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Address of a running Dask scheduler (tcp://host:8786); "
+        "--out and history files must be on a filesystem the workers share."
+    ),
+]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume", help="Skip projects already finished in --out with the same spec and seed."
+    ),
+]
+ReportOpt = Annotated[
+    bool,
+    typer.Option(
+        "--report/--no-report",
+        help="Per-project report.html/md, figures and results.nc, and portfolio.html.",
+    ),
+]
+SensitivityOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sensitivity/--no-sensitivity",
+        help="Full sensitivity analysis per project (Sobol, rankings, EVPPI…); tornado always.",
+    ),
+]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Batch seed; every project's seeds derive from it.")
+]
+DrawsOpt = Annotated[
+    int | None,
+    typer.Option("--draws", "-n", help="Monte Carlo draws per project (overrides the specs)."),
+]
+BudgetMonthsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--budget-engineer-months",
+        "--budget",
+        help="Choose the projects that maximise expected NPV within this many engineer-months "
+        "(mean implementation.engineer_months per project).",
+        show_default=False,
+    ),
+]
+BudgetMoneyOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--budget-money",
+        help="Choose the projects that maximise expected NPV within this total mean investment.",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
 def batch(
-    specs: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Spec files (TOML), one project each.", show_default=False),
-    ] = None,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Output folder: portfolio.csv/.nc/.html, batch.json, projects/<name>/.",
-        ),
-    ] = Path("roicast-batch"),
-    template: Annotated[
-        Path | None,
-        typer.Option(help="Template spec; with --table, one project per table row."),
-    ] = None,
-    table: Annotated[
-        Path | None,
-        typer.Option(
-            help="CSV whose columns override template fields by dotted name "
-            "(e.g. optimized.throughput_gain.mode, project.name)."
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            "-w",
-            help="Local worker processes (default: one per core); 0: in this process.",
-        ),
-    ] = None,
-    dask_local: Annotated[
-        int | None,
-        typer.Option("--dask-local", help="Start a local Dask cluster with N worker processes."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Address of a running Dask scheduler (tcp://host:8786); "
-            "--out and history files must be on a filesystem the workers share."
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume", help="Skip projects already finished in --out with the same spec and seed."
-        ),
-    ] = False,
-    report: Annotated[
-        bool,
-        typer.Option(
-            "--report/--no-report",
-            help="Per-project report.html/md, figures and results.nc, and portfolio.html.",
-        ),
-    ] = True,
-    sensitivity: Annotated[
-        bool,
-        typer.Option(
-            "--sensitivity/--no-sensitivity",
-            help="Full sensitivity analysis per project (Sobol, rankings, EVPPI…); tornado always.",
-        ),
-    ] = True,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Batch seed; every project's seeds derive from it.")
-    ] = 0,
-    draws: Annotated[
-        int | None,
-        typer.Option("--draws", "-n", help="Monte Carlo draws per project (overrides the specs)."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    specs: SpecsArg = None,
+    out: OutOpt = Path("roicast-batch"),
+    template: TemplateOpt = None,
+    table: TableOpt = None,
+    workers: WorkersOpt = None,
+    dask_local: DaskLocalOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    report: ReportOpt = True,
+    sensitivity: SensitivityOpt = True,
+    seed: SeedOpt = 0,
+    draws: DrawsOpt = None,
+    budget_engineer_months: BudgetMonthsOpt = None,
+    budget_money: BudgetMoneyOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run many studies (locally or on Dask) and rank them: portfolio.csv, .nc and .html."""
-    from roicast.batch import run_batch
+    from roicast.batch import OptionError, run_batch
 
     def go(progress: _Bar | None):
         return run_batch(
@@ -225,6 +311,8 @@ def batch(
             resume=resume,
             report=report,
             sensitivity=sensitivity,
+            budget_engineer_months=budget_engineer_months,
+            budget_money=budget_money,
             progress=progress,
         )
 
@@ -236,23 +324,30 @@ def batch(
             with bar.progress:
                 res = go(bar)
     except RoicastError as e:
-        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        msg = e.render(flag) if isinstance(e, OptionError) else str(e)
+        err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     _print_summary(res)
-    if res.counts["failed"]:
-        for r in res.failed[:TOP]:
-            err_console.print(
-                f"[red]failed:[/] {escape(r['name'])}: {escape(r['error'])}",
-                highlight=False,
-                soft_wrap=True,
-            )
-        more = len(res.failed) - TOP
+    _print_failures(res)
+
+
+def _print_failures(res) -> None:
+    """The failed projects on stderr, then exit 1 (nothing when all finished)."""
+    if not res.counts["failed"]:
+        return
+    for r in res.failed[:TOP]:
         err_console.print(
-            f"[bold red]{res.counts['failed']} of {res.counts['total']} projects failed[/]"
-            + (f" ({more} more in portfolio.csv)" if more > 0 else ""),
+            f"[red]failed:[/] {escape(r['name'])}: {escape(r['error'])}",
             highlight=False,
+            soft_wrap=True,
         )
-        raise typer.Exit(1)
+    more = len(res.failed) - TOP
+    err_console.print(
+        f"[bold red]{res.counts['failed']} of {res.counts['total']} projects failed[/]"
+        + (f" ({more} more in portfolio.csv)" if more > 0 else ""),
+        highlight=False,
+    )
+    raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - exercised through a subprocess in the tests

@@ -14,7 +14,7 @@ and for any number of workers:
   price path and the portfolio NPV of draw *i* is a sum over one market;
 - projects that serve the same traffic (same history file content, demand
   settings, horizon and start) share one forecast, seeded by
-  ``derive_seed(seed, "forecast", key)``; each worker process fits it once and
+  ``derive_seed(seed, "forecast", key)``; each worker fits it once and
   caches it.
 
 So a project's result depends on its own spec, the batch seed and the draws,
@@ -22,10 +22,12 @@ never on order, worker count or which other projects are in the batch.
 
 Layout of ``out``::
 
-    out/batch.json             counts, seeds, timings, portfolio NPV (written first, "running")
+    out/batch.json             counts, seeds, timings, portfolio NPV, selection under a budget
+                               ("running" while the projects run; "finished", or "failed" /
+                               "interrupted" with the error, at the end)
     out/portfolio.csv          one row per project, ranked by mean NPV
     out/portfolio.nc           npv / roi (project, draw), portfolio NPV per draw
-    out/portfolio.html         ranking with risk columns and a figure (with ``report``)
+    out/portfolio.html         ranking with costs, risk columns, selection and a figure (with ``report``)
     out/projects/<folder>/     summary.json, npv.npy, roi.npy, batch_record.json
                                (+ results.nc, report.html, report.md, figures/ with ``report``)
 
@@ -36,45 +38,49 @@ at any moment leaves finished projects whole and no half-written one;
 history file's content, the batch seed and the draws.  With a remote
 scheduler, ``out`` and the history files must be reachable by the workers at
 the same paths (a shared filesystem).
+
+The stages live in their own modules: :mod:`~roicast.batch.plan` (projects,
+seeds, resume keys), :mod:`~roicast.batch.execute` (serial, process pool,
+Dask), :mod:`~roicast.batch.worker` (one project), :mod:`~roicast.batch.budget`
+(selection under a budget) and :mod:`~roicast.batch.portfolio` (outputs).
 """
 
 from __future__ import annotations
 
-import copy
-import csv
 import datetime as dt
-import hashlib
-import json
-import multiprocessing as mp
 import os
 import re
 import shutil
-import sys
 import time
-import tomllib
-import uuid
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from roicast import __version__
-from roicast.batch.worker import (
-    NPV_FILE,
-    ProjectTask,
-    base_record,
-    failed_record,
-    init_worker,
-    read_marker,
-    run_task,
+from roicast.batch.budget import select_projects
+from roicast.batch.execute import executor_for
+from roicast.batch.options import BatchOptions, OptionError
+from roicast.batch.plan import (
+    PlannedProject,
+    derive_seed,
+    market_seed,
+    plan_projects,
+    plan_tasks,
+    project_seed,
+    projects_from_table,
+    safe_name,
 )
-from roicast.errors import RoicastError
+from roicast.batch.portfolio import (
+    rank_records,
+    write_portfolio_csv,
+    write_portfolio_html,
+    write_portfolio_nc,
+)
+from roicast.batch.record import refresh_extras
+from roicast.batch.worker import ProjectTask
 from roicast.report._io import write_json
-from roicast.spec import Spec, load_spec, spec_from_dict
 
 __all__ = [
     "BatchResult",
@@ -91,240 +97,6 @@ __all__ = [
 #: and once per finished project; ``counts`` has total, done, failed, skipped, remaining.
 BatchProgress = Callable[[dict[str, int], dict[str, Any] | None], None]
 
-_SEED_LIMIT = 2**63
-
-
-# ---------------------------------------------------------------- seeds, names
-
-
-def derive_seed(batch_seed: int, *parts: object) -> int:
-    """A seed in ``[0, 2**63)`` derived from the batch seed and labels.
-
-    ``sha256("roicast-batch", batch_seed, *parts)``, first 8 bytes, shifted to 63
-    bits: stable across processes, machines and Python versions (unlike the
-    salted built-in ``hash``).
-    """
-    text = "\x1f".join(["roicast-batch", str(int(batch_seed)), *map(str, parts)])
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
-
-
-def project_seed(batch_seed: int, name: str) -> int:
-    """The study seed of project ``name`` in a batch seeded ``batch_seed``."""
-    return derive_seed(batch_seed, "project", name)
-
-
-def market_seed(batch_seed: int) -> int:
-    """The seed of the GPU price shocks, shared by every project of the batch."""
-    return derive_seed(batch_seed, "market")
-
-
-def safe_name(name: str) -> str:
-    """A folder name for project ``name``: ``[a-z0-9._-]``, at most ~70 characters.
-
-    A name that is already safe is kept; otherwise the slug gets an 8-hex
-    suffix from the full name, so distinct names never share a folder.
-    """
-    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")[:60] or "project"
-    if slug == name:
-        return slug
-    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-
-
-# ---------------------------------------------------------------- planning
-
-
-@dataclass
-class PlannedProject:
-    """One project of a batch before it runs: a validated spec, or the error that stopped it."""
-
-    name: str
-    source: str
-    spec: Spec | None = None
-    error: str | None = None
-
-
-def _name_of_bad_spec(path: Path) -> str:
-    try:
-        name = tomllib.loads(path.read_text(encoding="utf-8"))["project"]["name"]
-        return str(name) if isinstance(name, str) and name else path.stem
-    except Exception:
-        return path.stem
-
-
-def _check_history(spec: Spec, source: str) -> None:
-    hp = spec.history_path()
-    if hp is not None and not hp.is_file():
-        raise RoicastError(
-            f"{source}: demand.history: file {str(hp)!r} not found "
-            "(relative paths resolve against the spec's or template's folder)"
-        )
-
-
-def _projects_from_specs(paths: Sequence[Path | str]) -> list[PlannedProject]:
-    out = []
-    for p in map(Path, paths):
-        try:
-            spec = load_spec(p)
-            out.append(PlannedProject(spec.project.name, str(p), spec))
-        except RoicastError as e:
-            out.append(PlannedProject(_name_of_bad_spec(p), str(p), error=str(e)))
-    return out
-
-
-def _settable_fields() -> dict[str, set[str]]:
-    from roicast.spec import OPTION_SECTIONS, Option
-
-    fields: dict[str, set[str]] = {}
-    for sec, info in Spec.model_fields.items():
-        ann = info.annotation
-        if isinstance(ann, type) and hasattr(ann, "model_fields"):
-            fields[sec] = set(ann.model_fields)
-    for sec in OPTION_SECTIONS:
-        fields[sec] = set(Option.model_fields[sec].annotation.model_fields)
-    return fields
-
-
-def _parse_cell(cell: str) -> Any:
-    """A CSV cell as a TOML value (number, bool, quoted string, inline table, array), else text."""
-    s = cell.strip()
-    try:
-        v = tomllib.loads(f"v = {s}")["v"]
-    except tomllib.TOMLDecodeError:
-        return s
-    if isinstance(v, dt.date | dt.time):  # a bare 2026-01-01 stays text
-        return s
-    return v
-
-
-def _set_dotted(doc: dict[str, Any], column: str, value: Any) -> None:
-    parts = column.split(".")
-    node = doc
-    for i, key in enumerate(parts[:-1]):
-        nxt = node.get(key)
-        if nxt is None:
-            nxt = node[key] = {}
-        elif not isinstance(nxt, dict):
-            prefix = ".".join(parts[: i + 1])
-            raise RoicastError(
-                f"column {column}: the template's {prefix} is {nxt!r}, not a table; "
-                f"set the column {prefix} to a number or a distribution table instead"
-            )
-        node = nxt
-    node[parts[-1]] = value
-
-
-def projects_from_table(template: Path | str, table: Path | str) -> list[PlannedProject]:
-    """One project per row of ``table`` (CSV), each the ``template`` spec with the row's fields set.
-
-    The header names spec fields by their dotted path (``baseline.price``,
-    ``optimized.throughput_gain.mode``, ``project.name``); a cell holds a TOML
-    value (``1.5``, ``true``, ``"text"``, ``{ dist = "pert", min = 1, mode = 2, max = 3 }``)
-    or plain text; an empty cell keeps the template's value.  Relative paths
-    (``demand.history``) resolve against the template's folder.  Without a
-    ``project.name`` column, row *i* is named ``"<template name> #i"``.
-
-    Raises
-    ------
-    RoicastError
-        The template or table cannot be read, or a column does not name a
-        field of a spec table.  A bad value in one row does not raise: that
-        project is returned with its ``error`` (naming the row, the column and
-        the rule) and fails alone.
-    """
-    template, table = Path(template), Path(table)
-    if not template.is_file():
-        raise RoicastError(f"--template: {template}: file not found")
-    if not table.is_file():
-        raise RoicastError(f"--table: {table}: file not found")
-    try:
-        raw = tomllib.loads(template.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise RoicastError(f"--template: {template}: not valid TOML: {e}") from None
-    try:
-        with table.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise RoicastError(f"--table: {table}: not a UTF-8 CSV file: {e}") from None
-    if not rows:
-        raise RoicastError(
-            f"--table: {table} is empty; it needs a header row of dotted spec fields"
-        )
-    header = [c.strip() for c in rows[0]]
-    fields = _settable_fields()
-    for c in header:
-        parts = c.split(".")
-        if not c or any(not p for p in parts):
-            raise RoicastError(f"--table: {table}: column {c!r}: give a dotted spec field")
-        if parts[0] not in fields:
-            raise RoicastError(
-                f"--table: {table}: column {c}: {parts[0]!r} is not a spec table; "
-                f"use one of {', '.join(sorted(fields))}"
-            )
-        if len(parts) < 2 or parts[1] not in fields[parts[0]]:
-            raise RoicastError(
-                f"--table: {table}: column {c}: [{parts[0]}] has no field "
-                f"{parts[1] if len(parts) > 1 else ''!r}; its fields are {', '.join(sorted(fields[parts[0]]))}"
-            )
-    dup = sorted({c for c in header if header.count(c) > 1})
-    if dup:
-        raise RoicastError(f"--table: {table}: column {dup[0]} appears more than once")
-    base_name = str(raw.get("project", {}).get("name", "roicast study"))
-    out = []
-    data = [r for r in rows[1:] if any(cell.strip() for cell in r)]
-    for i, row in enumerate(data, 1):
-        source = f"{table} row {i}"
-        name = f"{base_name} #{i}"
-        if "project.name" in header and len(row) > header.index("project.name"):
-            name = str(_parse_cell(row[header.index("project.name")]) or name)
-        try:
-            if len(row) != len(header):
-                raise RoicastError(f"{len(row)} cells for {len(header)} columns")
-            doc = copy.deepcopy(raw)
-            for col, cell in zip(header, row, strict=True):
-                if cell.strip():
-                    _set_dotted(doc, col, _parse_cell(cell))
-            if "project.name" not in header or not row[header.index("project.name")].strip():
-                doc.setdefault("project", {})["name"] = name
-            name = str(doc["project"]["name"])
-            spec = spec_from_dict(doc, base_dir=template.resolve().parent, source=source)
-            _check_history(spec, source)
-        except RoicastError as e:
-            msg = str(e)
-            msg = msg if msg.startswith(source) else f"{source}: {msg}"
-            out.append(PlannedProject(name, source, error=msg.replace("\n", "; ")))
-            continue
-        out.append(PlannedProject(name, source, spec))
-    return out
-
-
-_HISTORY_SHA: dict[tuple[str, int, int], str] = {}
-
-
-def _history_sha(spec: Spec) -> str:
-    hp = spec.history_path()
-    if hp is None:
-        return ""
-    st = hp.stat()
-    k = (str(hp.resolve()), st.st_size, st.st_mtime_ns)
-    if k not in _HISTORY_SHA:
-        _HISTORY_SHA[k] = hashlib.sha256(hp.read_bytes()).hexdigest()
-    return _HISTORY_SHA[k]
-
-
-def forecast_key(spec: Spec, history_sha: str) -> str:
-    """The key of a spec's demand forecast: history content, demand settings, horizon, start."""
-    demand = spec.demand.model_dump(mode="json")
-    demand["history"] = history_sha
-    payload = {
-        "demand": demand,
-        "horizon": spec.project.horizon_months,
-        "start": spec.project.start,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
-
-# ---------------------------------------------------------------- result
-
 
 @dataclass
 class BatchResult:
@@ -336,7 +108,8 @@ class BatchResult:
         The batch's output folder.
     records : list of dict
         One per project, ranked as in ``portfolio.csv`` (finished by mean NPV,
-        then failed); keys are the CSV columns plus ``inputs_median``.
+        then failed); keys are the CSV columns plus ``inputs_median`` and
+        ``prob_roi_near_total_loss``.
     counts : dict
         ``total``, ``done`` (run now), ``skipped`` (finished earlier, reused by
         ``resume``), ``failed``.
@@ -347,6 +120,9 @@ class BatchResult:
         The batch seed and the seed of the shared price shocks.
     timings : dict
         Seconds: ``plan``, ``run``, ``portfolio``, ``total``.
+    selection : dict or None
+        The choice under a budget (:func:`roicast.batch.budget.select_projects`),
+        None without a budget.
     """
 
     out: Path
@@ -356,6 +132,7 @@ class BatchResult:
     seed: int
     market_seed: int
     timings: dict[str, float] = field(default_factory=dict)
+    selection: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -368,192 +145,46 @@ class BatchResult:
         return self.counts["failed"] == 0
 
 
-# ---------------------------------------------------------------- execution
+class _Tally:
+    """Counts and records as projects settle; tells ``progress``."""
+
+    def __init__(self, total: int, settled: list[dict[str, Any]], progress: BatchProgress | None):
+        self.records = list(settled)
+        self.counts = {"total": total, "done": 0, "failed": 0, "skipped": 0}
+        for r in settled:
+            self.counts["skipped" if r["status"] == "skipped" else "failed"] += 1
+        self.progress = progress
+        self._tell(None)
+
+    def _tell(self, rec: dict[str, Any] | None) -> None:
+        if self.progress:
+            c = self.counts
+            remaining = c["total"] - c["done"] - c["failed"] - c["skipped"]
+            self.progress({**c, "remaining": remaining}, rec)
+
+    def add(self, rec: dict[str, Any]) -> None:
+        """One more project finished (``status`` "done") or failed."""
+        self.counts["done" if rec["status"] == "done" else "failed"] += 1
+        self.records.append(rec)
+        self._tell(rec)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+def prepare_out(out: Path) -> Path:
+    """Make ``out/projects``; clear what a killed run left there; return it.
 
-
-def _error_text(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}".replace("\n", "; ")
-
-
-def _run_serial(tasks: Iterable[ProjectTask], emit: Callable[[dict[str, Any]], None]) -> None:
-    for t in tasks:
-        emit(run_task(t))
-
-
-@contextmanager
-def _main_not_reimported() -> Iterator[None]:
-    """Let spawned workers start without re-running the caller's ``__main__``.
-
-    ``multiprocessing``'s spawn start method re-imports the parent's main
-    module in every child, which fails for ``python -`` and for scripts
-    without an ``if __name__ == "__main__"`` guard.  Workers only need
-    roicast's own functions, so the main module's ``__spec__`` / ``__file__``
-    are hidden while worker processes start.
+    Refuses a file, and a non-empty folder without ``batch.json`` (not a batch's).
+    A project folder set aside mid-swap (``.name.old-*``) whose replacement
+    never arrived is restored; temporary folders and files are removed.
     """
-    main = sys.modules.get("__main__")
-    saved = {k: getattr(main, k) for k in ("__spec__", "__file__") if hasattr(main, k)}
-    try:
-        if main is not None:
-            main.__spec__ = None
-            if "__file__" in saved:
-                del main.__file__
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(main, k, v)
-
-
-def _run_pool(
-    tasks: Sequence[ProjectTask], emit: Callable[[dict[str, Any]], None], workers: int
-) -> None:
-    """A spawn-context process pool; at most ``2 × workers`` tasks in flight (flat memory).
-
-    A worker process that dies (a crash, the OOM killer) breaks the pool: it is
-    restarted and the projects that were in flight are retried once; a project
-    in flight at two breaks is recorded as failed.
-    """
-    threads = max(1, _cores() // workers)
-    ctx = mp.get_context("spawn")
-
-    def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(threads,)
-        )
-
-    pending = deque(replace(t, threads=threads) for t in tasks)
-    inflight: dict[Any, ProjectTask] = {}
-    breaks: Counter[str] = Counter()
-    pool = new_pool()
-    clean = False
-    try:
-        while pending or inflight:
-            while pending and len(inflight) < 2 * workers:
-                t = pending.popleft()
-                inflight[pool.submit(run_task, t)] = t
-            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            broken = False
-            for f in finished:
-                t = inflight.pop(f)
-                try:
-                    emit(f.result())
-                except BrokenProcessPool:
-                    broken = True
-                    breaks[t.name] += 1
-                    if breaks[t.name] >= 2:
-                        emit(
-                            failed_record(
-                                base_record(t),
-                                "worker process died while running this project (twice); "
-                                "out of memory?",
-                            )
-                        )
-                    else:
-                        pending.appendleft(t)
-                except Exception as e:  # e.g. a task that cannot be pickled
-                    emit(failed_record(base_record(t), _error_text(e)))
-            if broken:
-                for t in inflight.values():
-                    breaks[t.name] += 1
-                    pending.appendleft(t)
-                inflight.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = new_pool()
-        clean = True
-    finally:
-        pool.shutdown(wait=clean, cancel_futures=True)
-
-
-def _run_dask(
-    tasks: Sequence[ProjectTask],
-    emit: Callable[[dict[str, Any]], None],
-    *,
-    dask_local: int | None,
-    scheduler: str | None,
-) -> dict[str, Any]:
-    """Run on a ``LocalCluster(dask_local)`` started here or on the cluster at ``scheduler``.
-
-    Numba runs one thread per task (Dask's parallelism is across tasks); at
-    most ``2 × total worker threads`` (≥ 4) tasks are submitted at a time.
-    """
-    import logging
-
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    try:
-        if dask_local:
-            cluster = LocalCluster(
-                n_workers=dask_local,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: 8787 may be taken
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="15s")
-    except (OSError, TimeoutError) as e:
-        if cluster is not None:
-            cluster.close()
-        raise RoicastError(
-            f"--scheduler: cannot reach the Dask scheduler {scheduler!r}: {e}"
-        ) from None
-    info: dict[str, Any] = {}
-    try:
-        nthreads = client.nthreads()
-        info = {"dask_workers": len(nthreads), "dask_threads": sum(nthreads.values())}
-        limit = max(4, 2 * info["dask_threads"])
-        todo = iter(replace(t, threads=1) for t in tasks)
-        by_key: dict[str, ProjectTask] = {}
-        ac = as_completed()
-
-        def submit() -> None:
-            t = next(todo, None)
-            if t is None:
-                return
-            key = f"roicast-project-{safe_name(t.name)}-{uuid.uuid4().hex[:8]}"
-            by_key[key] = t
-            ac.add(client.submit(run_task, t, key=key, pure=False))
-
-        for _ in range(limit):
-            submit()
-        for fut in ac:
-            t = by_key.pop(fut.key)
-            try:
-                rec = fut.result()
-            except Exception as e:  # KilledWorker, a lost connection, …
-                rec = failed_record(base_record(t), _error_text(e))
-            fut.release()
-            emit(rec)
-            submit()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return info
-
-
-# ---------------------------------------------------------------- the batch
-
-
-def _prepare_out(out: Path) -> Path:
     if out.exists() and not out.is_dir():
-        raise RoicastError(f"--out: {str(out)!r} is a file; give a folder")
+        raise OptionError(f"{{out}}: {str(out)!r} is a file; give a folder")
     if out.exists() and any(out.iterdir()) and not (out / "batch.json").exists():
-        raise RoicastError(
-            f"--out: {str(out)!r} exists and is not a roicast batch folder (no batch.json); "
+        raise OptionError(
+            f"{{out}}: {str(out)!r} exists and is not a roicast batch folder (no batch.json); "
             "choose another folder or empty it"
         )
     projects = out / "projects"
     projects.mkdir(parents=True, exist_ok=True)
-    # leftovers of a killed run: temporary folders, and previous outputs set aside mid-swap
     for p in projects.iterdir():
         m = re.fullmatch(r"\.(.+)\.(tmp|old)-.*", p.name)
         if not m:
@@ -566,6 +197,120 @@ def _prepare_out(out: Path) -> Path:
     for p in out.glob(".portfolio.*.tmp-*"):
         p.unlink(missing_ok=True)
     return projects
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _head(opts: BatchOptions, started: str, counts: dict[str, int]) -> dict[str, Any]:
+    """The first part of ``batch.json``: how the batch runs."""
+    return {
+        "status": "running",
+        "started": started,
+        "seed": opts.seed,
+        "market_seed": market_seed(opts.seed),
+        "draws": opts.draws,
+        "backend": opts.backend,
+        "workers": opts.n_workers,
+        "scheduler": opts.scheduler,
+        "resume": opts.resume,
+        "report": opts.report,
+        "sensitivity": opts.sensitivity,
+        "counts": counts,
+        "roicast_version": __version__,
+    }
+
+
+def _execute(
+    opts: BatchOptions, tasks: Sequence[ProjectTask], tally: _Tally, out: Path, head: dict
+) -> dict[str, Any]:
+    """Start the executor, mark the batch running, run the tasks; return the executor's info.
+
+    ``batch.json`` says "running" only once the workers are up (or a scheduler
+    answered): a bad ``scheduler`` stops the batch before that.
+    """
+    with executor_for(opts, len(tasks)) if tasks else nullcontext() as ex:
+        write_json(head, out / "batch.json")
+        if ex is not None:
+            for rec in ex.map_unordered(tasks):
+                tally.add(rec)
+        return ex.info if ex is not None else {}
+
+
+def _stage_totals(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for r in records:
+        for k, v in (r.get("timings") or {}).items():
+            totals[k] = totals.get(k, 0.0) + v
+    return totals
+
+
+def _mark_selected(ranked: list[dict[str, Any]], selection: dict[str, Any] | None) -> None:
+    if selection is not None:
+        chosen = set(selection["projects"])
+        for r in ranked:
+            r["selected"] = r["name"] in chosen
+
+
+def _write_portfolio(
+    out: Path, opts: BatchOptions, head: dict, tally: _Tally, info: dict
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+    """Rank, choose under the budget, write portfolio.csv/.nc/.html; return batch.json's body."""
+    records = [refresh_extras(r, out) if r["status"] == "skipped" else r for r in tally.records]
+    ranked = rank_records(records)
+    selection = select_projects(ranked, opts.budgets, out) if opts.budgets else None
+    _mark_selected(ranked, selection)
+    write_portfolio_csv(ranked, out / "portfolio.csv")
+    pstats, go_sum = write_portfolio_nc(
+        ranked,
+        out,
+        out / "portfolio.nc",
+        attrs={"batch_seed": opts.seed, "market_seed": head["market_seed"]},
+    )
+    doc = {**head, "status": "finished", "finished": _now(), "counts": tally.counts}
+    doc["portfolio"] = pstats
+    if selection is not None:
+        doc["selection"] = selection
+    doc["failed"] = [
+        {"name": r["name"], "error": r["error"]} for r in ranked if r["status"] == "failed"
+    ]
+    doc.update(info)
+    if opts.report:
+        for r in ranked:
+            r["has_report"] = (out / r["folder"] / "report.html").is_file()
+        write_portfolio_html(ranked, go_sum, out / "portfolio.html", batch=doc)
+    return doc, ranked, selection
+
+
+def _finish(
+    doc: dict[str, Any], tally: _Tally, t_start: float, t_run0: float, t_port0: float
+) -> dict[str, float]:
+    """Add timings and throughput to ``batch.json``'s body; return the timings."""
+    now = time.perf_counter()
+    t_run = t_port0 - t_run0
+    timings = {
+        "plan": t_run0 - t_start,
+        "run": t_run,
+        "portfolio": now - t_port0,
+        "total": now - t_start,
+    }
+    done = tally.counts["done"]
+    doc["timings"] = timings
+    doc["projects_per_second"] = done / t_run if t_run > 0 and done else None
+    doc["project_stage_seconds"] = _stage_totals(tally.records)
+    return timings
+
+
+def _write_stopped(
+    out: Path, head: dict[str, Any], counts: dict[str, int], e: BaseException
+) -> None:
+    """batch.json for a batch that stopped early: a final status and the reason, on one line."""
+    status = "failed" if isinstance(e, Exception) else "interrupted"
+    reason = str(e) if isinstance(e, OptionError) else f"{type(e).__name__}: {e}"
+    one_line = "; ".join(x.strip() for x in reason.splitlines() if x.strip())
+    doc = {**head, "status": status, "finished": _now(), "counts": counts, "error": one_line}
+    write_json(doc, out / "batch.json")
 
 
 def run_batch(
@@ -582,6 +327,8 @@ def run_batch(
     resume: bool = False,
     report: bool = True,
     sensitivity: bool = True,
+    budget_engineer_months: float | None = None,
+    budget_money: float | None = None,
     progress: BatchProgress | None = None,
 ) -> BatchResult:
     """Run a study for every project and write the portfolio.
@@ -624,6 +371,13 @@ def run_batch(
         break-even, EVPI/EVPPI), as ``roicast run`` does; without it only the
         tornado and the Monte Carlo standard errors (much faster: a screening
         run over many projects).
+    budget_engineer_months, budget_money : float, optional
+        Choose the projects that maximise expected portfolio NPV with total
+        mean engineer-months (``implementation.engineer_months``) and / or
+        total mean investment within these budgets
+        (:func:`roicast.batch.budget.select_projects`); the choice goes to
+        ``batch.json`` (``selection``), ``portfolio.csv`` (``selected``) and
+        ``portfolio.html``.
     progress : callable, optional
         ``progress(counts, record)`` (see :data:`BatchProgress`).
 
@@ -634,218 +388,50 @@ def run_batch(
     Raises
     ------
     RoicastError
-        Bad arguments, an unusable ``out`` folder, an unreadable template or
+        Bad arguments (an :class:`~roicast.batch.options.OptionError` naming
+        the option), an unusable ``out`` folder, an unreadable template or
         table, an unreachable scheduler.  A project's own failure never raises:
         it is recorded (``status`` "failed", ``error``) and the batch goes on.
+        Once ``out`` is prepared, a batch that stops early leaves ``batch.json``
+        with status "failed" (or "interrupted") and the error, never "running".
     """
     t_start = time.perf_counter()
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    if dask_local is not None and scheduler is not None:
-        raise RoicastError(
-            "--dask-local and --scheduler exclude each other: start a local cluster or use an existing one"
-        )
-    if workers is not None and (dask_local is not None or scheduler is not None):
-        raise RoicastError("--workers sets local processes; with Dask the cluster's workers run")
-    if workers is not None and workers < 0:
-        raise RoicastError(f"--workers: {workers}; give 0 (in this process) or more")
-    if dask_local is not None and dask_local < 1:
-        raise RoicastError(f"--dask-local: {dask_local}; give at least 1 worker")
-    if not 0 <= seed < _SEED_LIMIT:
-        raise RoicastError(f"--seed: {seed} must be in 0 .. 2**63 - 1")
-    if draws is not None and draws < 100:
-        raise RoicastError(f"--draws: {draws} is too few; use at least 100")
-    if specs and (template is not None or table is not None):
-        raise RoicastError("give spec files, or --template with --table, not both")
-    if not specs and template is None and table is None:
-        raise RoicastError("nothing to run: give spec files, or --template and --table")
-    if (template is None) != (table is None):
-        raise RoicastError(
-            "--template and --table go together: the table's rows override the template's fields"
-        )
-
-    out = Path(out).resolve()
-    planned = (
-        projects_from_table(template, table)  # type: ignore[arg-type]
-        if template is not None
-        else _projects_from_specs(specs or [])
+    started = _now()
+    opts = BatchOptions.checked(
+        out=Path(out),
+        seed=seed,
+        draws=draws,
+        workers=workers,
+        dask_local=dask_local,
+        scheduler=scheduler,
+        resume=resume,
+        report=report,
+        sensitivity=sensitivity,
+        budget_engineer_months=budget_engineer_months,
+        budget_money=budget_money,
     )
-    if not planned:
-        raise RoicastError("nothing to run: the table has no rows" if table else "no spec files")
-    projects_dir = _prepare_out(out)
-    mseed = market_seed(seed)
-
-    records: list[dict[str, Any]] = []
-    tasks: list[ProjectTask] = []
-    counts = {"total": len(planned), "done": 0, "failed": 0, "skipped": 0}
-    seen: dict[str, str] = {}
-    for p in planned:
-        folder = projects_dir / safe_name(p.name)
-        base = {
-            "name": p.name,
-            "source": p.source,
-            "folder": str(folder.relative_to(out)),
-            "spec_hash": p.spec.spec_hash if p.spec else "",
-            "seed": project_seed(seed, p.name),
-            "draws": None,
-        }
-        if p.name in seen:
-            records.append(
-                failed_record(
-                    base,
-                    f"{p.source}: project.name {p.name!r} is already used by {seen[p.name]}; "
-                    "names must be unique within a batch",
-                )
-            )
-            continue
-        seen[p.name] = p.source
-        if p.spec is None:
-            records.append(failed_record(base, p.error or "invalid spec"))
-            continue
-        spec = p.spec
-        n = int(draws if draws is not None else spec.simulation.draws)
-        base["draws"] = n
-        try:
-            hsha = _history_sha(spec)
-        except OSError as e:
-            records.append(failed_record(base, f"{p.source}: demand.history: {e}"))
-            continue
-        fkey = forecast_key(spec, hsha)
-        key = hashlib.sha256(
-            json.dumps([spec.spec_hash, hsha, seed, n, sensitivity]).encode()
-        ).hexdigest()[:16]
-        if resume:
-            marker = read_marker(folder)
-            if (
-                marker is not None
-                and marker.get("key") == key
-                and (folder / NPV_FILE).is_file()
-                and (not report or (folder / "report.html").is_file())
-            ):
-                records.append({**marker["record"], "status": "skipped", "seconds": 0.0})
-                continue
-        tasks.append(
-            ProjectTask(
-                name=p.name,
-                folder=str(folder),
-                rel_folder=base["folder"],
-                source=p.source,
-                spec=spec,
-                seed=base["seed"],
-                price_seed=mseed,
-                forecast_key=fkey,
-                forecast_seed=derive_seed(seed, "forecast", fkey),
-                draws=n,
-                report=report,
-                sensitivity=sensitivity,
-                key=key,
-                batch_seed=seed,
-            )
-        )
-    for r in records:
-        counts["skipped" if r["status"] == "skipped" else "failed"] += 1
-
-    def remaining() -> int:
-        return counts["total"] - counts["done"] - counts["failed"] - counts["skipped"]
-
-    if progress:
-        progress({**counts, "remaining": remaining()}, None)
-
-    if dask_local is not None:
-        backend, n_workers = "dask-local", dask_local
-    elif scheduler is not None:
-        backend, n_workers = "dask", None
-    else:
-        n_workers = _cores() if workers is None else workers
-        backend = "processes" if n_workers > 0 else "in-process"
-    head = {
-        "status": "running",
-        "started": started,
-        "seed": seed,
-        "market_seed": mseed,
-        "draws": draws,
-        "backend": backend,
-        "workers": n_workers,
-        "scheduler": scheduler,
-        "resume": resume,
-        "report": report,
-        "sensitivity": sensitivity,
-        "counts": counts,
-        "roicast_version": __version__,
-    }
-    write_json(head, out / "batch.json")
-    t_plan = time.perf_counter() - t_start
-
-    def emit(rec: dict[str, Any]) -> None:
-        counts["done" if rec["status"] == "done" else "failed"] += 1
-        records.append(rec)
-        if progress:
-            progress({**counts, "remaining": remaining()}, rec)
-
+    out = opts.out.resolve()
+    planned = plan_projects(specs, template, table)
+    plan = plan_tasks(planned, out, prepare_out(out), opts)
+    tally = _Tally(len(planned), plan.records, progress)
+    head = _head(opts, started, tally.counts)
     t0 = time.perf_counter()
-    info: dict[str, Any] = {}
-    if tasks:
-        if backend.startswith("dask"):
-            with _main_not_reimported():  # the local cluster's nannies spawn (and respawn) workers
-                info = _run_dask(tasks, emit, dask_local=dask_local, scheduler=scheduler)
-        elif n_workers == 0:
-            _run_serial(tasks, emit)
-        else:
-            with _main_not_reimported():  # the pool spawns its processes on submit
-                _run_pool(tasks, emit, min(n_workers, len(tasks)))
-    t_run = time.perf_counter() - t0
-
-    from roicast.batch.portfolio import (
-        rank_records,
-        write_portfolio_csv,
-        write_portfolio_html,
-        write_portfolio_nc,
-    )
-
-    t0 = time.perf_counter()
-    ranked = rank_records(records)
-    write_portfolio_csv(ranked, out / "portfolio.csv")
-    pstats, go_sum = write_portfolio_nc(
-        ranked,
-        out,
-        out / "portfolio.nc",
-        attrs={"batch_seed": seed, "market_seed": mseed},
-    )
-    stage_totals: dict[str, float] = {}
-    for r in records:
-        for k, v in (r.get("timings") or {}).items():
-            stage_totals[k] = stage_totals.get(k, 0.0) + v
-    doc = {
-        **head,
-        "status": "finished",
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "counts": counts,
-        "portfolio": pstats,
-        "failed": [
-            {"name": r["name"], "error": r["error"]} for r in ranked if r["status"] == "failed"
-        ],
-        **info,
-    }
-    if report:
-        for r in ranked:
-            r["has_report"] = (out / r["folder"] / "report.html").is_file()
-        write_portfolio_html(ranked, go_sum, out / "portfolio.html", batch=doc)
-    t_port = time.perf_counter() - t0
-    timings = {
-        "plan": t_plan,
-        "run": t_run,
-        "portfolio": t_port,
-        "total": time.perf_counter() - t_start,
-    }
-    doc["timings"] = timings
-    doc["projects_per_second"] = counts["done"] / t_run if t_run > 0 and counts["done"] else None
-    doc["project_stage_seconds"] = stage_totals
-    write_json(doc, out / "batch.json")
+    try:
+        info = _execute(opts, plan.tasks, tally, out, head)
+        t_port0 = time.perf_counter()
+        doc, ranked, selection = _write_portfolio(out, opts, head, tally, info)
+        timings = _finish(doc, tally, t_start, t0, t_port0)
+        write_json(doc, out / "batch.json")
+    except BaseException as e:
+        _write_stopped(out, head, tally.counts, e)
+        raise
     return BatchResult(
         out=out,
         records=ranked,
-        counts=dict(counts),
-        portfolio=pstats,
-        seed=seed,
-        market_seed=mseed,
+        counts=dict(tally.counts),
+        portfolio=doc["portfolio"],
+        seed=opts.seed,
+        market_seed=head["market_seed"],
         timings=timings,
+        selection=selection,
     )

@@ -7,15 +7,18 @@ the study, writes the project's folder atomically and returns a small record
 (a JSON-safe dict of headline numbers), never the per-draw arrays, so the
 parent's memory stays flat however many projects there are.
 
-Each worker process keeps a small cache of demand forecasts keyed by the
-content of the history file and the demand settings, so projects that serve
-the same traffic fit the forecast once per process.  The forecast's seed
-derives from the batch seed and that key (see :func:`roicast.batch.derive_seed`),
-so the cache changes speed, never results.
+Projects that serve the same traffic share a demand forecast, keyed by the
+content of the history file and the demand settings.  A :class:`ForecastCache`
+passed to :func:`run_task` fits it once: the in-process executor holds one, a
+process-pool worker gets one from its initializer (:func:`init_process`), a
+Dask worker from a worker plugin (:mod:`roicast.batch._dask`).  The forecast's seed derives
+from the batch seed and that key (see :func:`roicast.batch.derive_seed`), so a
+cache changes speed, never results.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,20 +26,23 @@ from pathlib import Path
 from typing import Any
 
 from roicast.errors import RoicastError
-from roicast.report._io import finite_or_none
 
-__all__ = ["MARKER", "ProjectTask", "init_worker", "run_task"]
+__all__ = [
+    "MARKER",
+    "NPV_FILE",
+    "ROI_FILE",
+    "ForecastCache",
+    "ProjectTask",
+    "init_process",
+    "run_in_process",
+    "run_task",
+]
 
 #: File in a project folder that marks it finished by a batch (written last).
 MARKER = "batch_record.json"
 #: Per-draw NPV / ROI of the recommended option, float64, kept for the portfolio.
 NPV_FILE = "npv.npy"
 ROI_FILE = "roi.npy"
-
-#: Forecasts kept per worker process.
-_CACHE_SIZE = 16
-_FORECASTS: OrderedDict[str, Any] = OrderedDict()
-_THREADS: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,30 +66,43 @@ class ProjectTask:
     threads: int | None = None  # numba threads in the worker (None: leave as is)
 
 
-def init_worker(threads: int | None) -> None:
-    """Process initializer: limit numba's threads (one per worker when workers ≥ cores)."""
-    global _THREADS
-    if threads is None or threads == _THREADS:
+class ForecastCache:
+    """The last ``size`` demand forecasts fitted, by forecast key and seed (thread-safe LRU)."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, task: ProjectTask):
+        """The forecast of ``task``'s spec, fitted now or earlier with the same key and seed."""
+        from roicast.study import forecast_for
+
+        key = f"{task.forecast_key}:{task.forecast_seed}"
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        fc = forecast_for(task.spec, seed=task.forecast_seed)
+        with self._lock:
+            self._items[key] = fc
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return fc
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit numba to ``threads`` threads in this process (``None``: leave as is)."""
+    if threads is None:
         return
     import numba
 
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    _THREADS = threads
-
-
-def _forecast(task: ProjectTask):
-    from roicast.study import forecast_for
-
-    key = f"{task.forecast_key}:{task.forecast_seed}"
-    fc = _FORECASTS.get(key)
-    if fc is not None:
-        _FORECASTS.move_to_end(key)
-        return fc
-    fc = forecast_for(task.spec, seed=task.forecast_seed)
-    _FORECASTS[key] = fc
-    while len(_FORECASTS) > _CACHE_SIZE:
-        _FORECASTS.popitem(last=False)
-    return fc
+    n = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
 
 
 def failed_record(task_like: dict[str, Any], error: str, seconds: float = 0.0) -> dict[str, Any]:
@@ -104,53 +123,20 @@ def base_record(task: ProjectTask) -> dict[str, Any]:
     }
 
 
-def record_from(doc: dict[str, Any], npv, base: dict[str, Any]) -> dict[str, Any]:
-    """The portfolio record of a finished project from its summary and per-draw NPV.
-
-    EVPI of the go/no-go decision: ``E[max(NPV, 0)] − max(E[NPV], 0)``.
-    """
+def _run(task: ProjectTask, cache: ForecastCache | None) -> dict[str, Any]:
     import numpy as np
 
-    from roicast.sensitivity import evpi as _evpi
-
-    npv = np.asarray(npv, dtype=float)
-    evpi = float(_evpi(npv))
-    n, r, pb = doc["npv"], doc["roi"], doc["payback_months"]
-    return {
-        **base,
-        "status": "done",
-        "error": "",
-        "option": doc["option"],
-        "npv_mean": finite_or_none(n["mean"]),
-        "npv_p10": finite_or_none(n["p10"]),
-        "npv_p50": finite_or_none(n["p50"]),
-        "npv_p90": finite_or_none(n["p90"]),
-        "roi_mean": finite_or_none(r["mean"]),
-        "roi_p10": finite_or_none(r["p10"]),
-        "roi_p50": finite_or_none(r["p50"]),
-        "roi_p90": finite_or_none(r["p90"]),
-        "prob_npv_negative": finite_or_none(doc["prob_npv_negative"]),
-        "payback_p50_months": finite_or_none(pb["p50"]),
-        "payback_prob_within_horizon": finite_or_none(pb["prob_within_horizon"]),
-        "evpi": max(evpi, 0.0),
-        "verdict": doc["decision"]["verdict"],
-        "currency": doc["currency"],
-        "inputs_median": {
-            k: finite_or_none(v.get("median")) for k, v in doc.get("inputs", {}).items()
-        },
-    }
-
-
-def _run(task: ProjectTask) -> dict[str, Any]:
-    import numpy as np
-
+    from roicast.batch.record import record_from
     from roicast.report import write_report
     from roicast.report._io import atomic_dir, write_json
     from roicast.report.summary import summary
-    from roicast.study import run_study
+    from roicast.study import forecast_for, run_study
 
     t0 = time.perf_counter()
-    fc = _forecast(task)
+    if cache is not None:
+        fc = cache.get(task)
+    else:
+        fc = forecast_for(task.spec, seed=task.forecast_seed)
     result = run_study(
         task.spec,
         draws=task.draws,
@@ -168,9 +154,10 @@ def _run(task: ProjectTask) -> dict[str, Any]:
             write_json(doc, tmp / "summary.json")
         metrics = result.options[doc["option"]].metrics
         npv = np.ascontiguousarray(metrics["npv"].values, dtype=np.float64)
+        roi = np.ascontiguousarray(metrics["roi"].values, dtype=np.float64)
         np.save(tmp / NPV_FILE, npv)
-        np.save(tmp / ROI_FILE, np.ascontiguousarray(metrics["roi"].values, dtype=np.float64))
-        rec = record_from(doc, npv, base_record(task))
+        np.save(tmp / ROI_FILE, roi)
+        rec = record_from(doc, npv, roi, base_record(task))
         rec["seconds"] = time.perf_counter() - t0
         rec["timings"] = {k: float(v) for k, v in result.timings.items()}
         marker = {
@@ -186,22 +173,45 @@ def _run(task: ProjectTask) -> dict[str, Any]:
     return rec
 
 
-def run_task(task: ProjectTask) -> dict[str, Any]:
-    """Run one project; return its record (``status`` "done" or "failed", never raises
-    for a project's own failure).
+def run_task(task: ProjectTask, cache: ForecastCache | None = None) -> dict[str, Any]:
+    """Run one project; return its record (``status`` "done" or "failed").
 
-    A :class:`~roicast.errors.RoicastError` is recorded by its message; any other
+    Never raises for a project's own failure: a
+    :class:`~roicast.errors.RoicastError` is recorded by its message, any other
     exception by its type and message.
+
+    Parameters
+    ----------
+    task : ProjectTask
+    cache : ForecastCache, optional
+        Forecasts fitted for earlier projects in this process (None: fit afresh).
     """
-    init_worker(task.threads)
+    set_threads(task.threads)
     t0 = time.perf_counter()
     try:
-        return _run(task)
+        return _run(task, cache)
     except RoicastError as e:
         error = str(e)
     except Exception as e:  # a project's failure must not stop the batch
         error = f"{type(e).__name__}: {e}"
     return failed_record(base_record(task), error, time.perf_counter() - t0)
+
+
+# A pool worker process can carry state from one task to the next only in its own
+# globals: the initializer puts this process's cache here, run_in_process reads it.
+_process_cache: ForecastCache | None = None
+
+
+def init_process(threads: int | None) -> None:
+    """Process-pool initializer: limit numba's threads and give this process a :class:`ForecastCache`."""
+    global _process_cache
+    set_threads(threads)
+    _process_cache = ForecastCache()
+
+
+def run_in_process(task: ProjectTask) -> dict[str, Any]:
+    """:func:`run_task` with the cache :func:`init_process` gave this pool worker."""
+    return run_task(task, _process_cache)
 
 
 def read_marker(folder: Path) -> dict[str, Any] | None:

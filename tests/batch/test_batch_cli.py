@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -53,3 +55,26 @@ def test_bad_combinations_are_one_line_errors(tmp_path, args, message):
     assert message in r.stderr
     assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "out").exists()
+
+
+def test_bad_scheduler_is_one_line_and_leaves_no_running_batch(specs, tmp_path):
+    out = tmp_path / "out"
+    r = invoke(*specs, "--out", out, "--scheduler", "nonsense", "--no-report", "--quiet")
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: --scheduler: cannot reach the Dask scheduler 'nonsense'")
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    batch = out / "batch.json"
+    if batch.exists():  # absent, or final
+        doc = json.loads(batch.read_text())
+        assert doc["status"] == "failed" and "nonsense" in doc["error"]
+    # the folder stays a batch folder: the same command with a usable backend runs
+    again = invoke(*specs[:1], "--out", out, *FAST)
+    assert again.exit_code == 0, again.output
+    assert json.loads(batch.read_text())["status"] == "finished"
+
+
+def test_option_errors_name_flags_on_the_command_line(tmp_path):
+    r = invoke("x.toml", "--workers", "-2", "--out", tmp_path / "out")
+    assert r.exit_code == 1 and r.stderr.startswith("error: --workers: -2; give 0")
+    r = invoke("x.toml", "--budget-money", "-1", "--out", tmp_path / "out")
+    assert r.exit_code == 1 and "--budget-money: -1.0; give a finite number" in r.stderr

@@ -102,9 +102,9 @@ def test_bad_columns_stop_the_batch(template, spec_dir, header, message):
 
 
 def test_missing_and_empty_files(template, spec_dir):
-    with pytest.raises(RoicastError, match=r"--table: .*not found"):
+    with pytest.raises(RoicastError, match=r"^table: .*not found"):
         projects_from_table(template, spec_dir / "nope.csv")
-    with pytest.raises(RoicastError, match=r"--template: .*not found"):
+    with pytest.raises(RoicastError, match=r"^template: .*not found"):
         projects_from_table(spec_dir / "nope.toml", spec_dir / "nope.csv")
     with pytest.raises(RoicastError, match="is empty"):
         projects_from_table(template, table(spec_dir / "e.csv", ""))
