@@ -279,7 +279,7 @@ def _correlations(wb, raw) -> None:
     style_header(ws, L.CORRELATION_COLUMNS)
     rows = []
     for c in raw.get("correlations") or []:
-        a, b = (list(c.get("between") or []) + [None, None])[:2]
+        a, b = [*(c.get("between") or []), None, None][:2]
         rows.append({"input_a": a, "input_b": b, "rho": c.get("rho")})
     _write_rows(ws, L.CORRELATION_COLUMNS, rows)
     ws.column_dimensions["A"].width = 36
