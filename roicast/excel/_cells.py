@@ -234,7 +234,9 @@ def number_list(
             try:
                 x = float(tok)
             except ValueError:
-                errors.add(where, f"{tok!r} in {v!r} is not a number (give numbers separated by commas)")
+                errors.add(
+                    where, f"{tok!r} in {v!r} is not a number (give numbers separated by commas)"
+                )
                 return None
         if not math.isfinite(x):
             errors.add(where, f"{tok!r} in {v!r} is not a finite number")

@@ -58,9 +58,7 @@ README_LINES = (
 
 
 def _param_help(col: str) -> str:
-    users = [
-        name for name, cls in registry().items() if col in (*cls.required, *cls.optional)
-    ]
+    users = [name for name, cls in registry().items() if col in (*cls.required, *cls.optional)]
     extra = " Numbers separated by commas." if col in L.LIST_PARAMS else ""
     return f"Parameter of: {', '.join(users)}.{extra}"
 
@@ -190,7 +188,12 @@ def _assumptions(wb, raw, notes: Mapping[str, str], extra) -> set[str]:
     rows = []
     for fld, v in dists:
         rows.append(
-            {"field": fld, **_dist_cells(fld, v), "source": sources.get(fld), "note": notes.get(fld)}
+            {
+                "field": fld,
+                **_dist_cells(fld, v),
+                "source": sources.get(fld),
+                "note": notes.get(fld),
+            }
         )
     _write_rows(ws, cols, rows)
     _comment_rows(ws, extra.get(L.ASSUMPTIONS, []), cols)
@@ -214,7 +217,9 @@ def _settings(wb, raw, notes: Mapping[str, str], on_assumptions: set[str], extra
         rows.append({"field": fld, "value": v, "note": notes.get(fld)})
     for key, src in (raw.get("sources") or {}).items():
         if key not in on_assumptions:
-            rows.append({"field": f"sources.{key}", "value": src, "note": notes.get(f"sources.{key}")})
+            rows.append(
+                {"field": f"sources.{key}", "value": src, "note": notes.get(f"sources.{key}")}
+            )
     _write_rows(ws, L.SETTINGS_COLUMNS, rows)
     _comment_rows(ws, extra.get(L.SETTINGS, []), L.SETTINGS_COLUMNS)
     ws.column_dimensions["A"].width = 36
@@ -242,7 +247,9 @@ def _option_rows(block: Mapping[str, Any], notes: Mapping[str, str]) -> list[dic
         )
         for fld, fv in pairs:
             label = f"option[{name}].{fld}"
-            rows.append({"option": name, "field": fld, **_dist_cells(label, fv), "note": notes.get(label)})
+            rows.append(
+                {"option": name, "field": fld, **_dist_cells(label, fv), "note": notes.get(label)}
+            )
     if not rows:
         return [meta]
     rows[0].update(meta)
@@ -268,7 +275,10 @@ def _launches(wb, raw) -> None:
     rows = []
     for i, launch in enumerate(launches):
         rows.append(
-            {"month": launch.get("month"), **_dist_cells(f"demand.launches[{i}].factor", launch.get("factor"))}
+            {
+                "month": launch.get("month"),
+                **_dist_cells(f"demand.launches[{i}].factor", launch.get("factor")),
+            }
         )
     _write_rows(ws, cols, rows)
     _add_dropdown(ws, cols, len(rows))

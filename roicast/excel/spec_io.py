@@ -97,7 +97,9 @@ def default_history_dir() -> Path:
 # --------------------------------------------------------------------------- reading
 
 
-def _check_columns(table: Table, allowed: tuple[str, ...], required: tuple[str, ...], errors) -> bool:
+def _check_columns(
+    table: Table, allowed: tuple[str, ...], required: tuple[str, ...], errors
+) -> bool:
     ok = True
     for col in table.columns:
         if col not in allowed:
@@ -115,7 +117,9 @@ def _check_columns(table: Table, allowed: tuple[str, ...], required: tuple[str, 
 def _guess_distribution(row: Row, given: list[str]) -> str | None:
     if given == ["value"]:
         return "fixed"
-    if given and set(given) <= set(registry()[L.QUANTILES].required + registry()[L.QUANTILES].optional):
+    if given and set(given) <= set(
+        registry()[L.QUANTILES].required + registry()[L.QUANTILES].optional
+    ):
         return L.QUANTILES
     return None
 
@@ -158,7 +162,9 @@ def _distribution(row: Row, label: str, errors: CellErrors) -> Any:
             )
     for c in cls.required:
         if c not in given:
-            errors.add(f"{row.ref(c)} ({label} {c})", f"empty; {dist} needs {', '.join(cls.required)}")
+            errors.add(
+                f"{row.ref(c)} ({label} {c})", f"empty; {dist} needs {', '.join(cls.required)}"
+            )
     table: dict[str, Any] = {} if dist == L.QUANTILES else {"dist": dist}
     for c in given:
         where = f"{row.ref(c)} ({label} {c})"
@@ -261,7 +267,9 @@ def _read_settings(table: Table, raw: _Raw, errors: CellErrors) -> None:
             continue
         if row.get("value") is None:
             continue  # an empty value keeps the default
-        v = _setting(bits[0], bits[1], row.get("value"), where, row.decimal.get("value", False), errors)
+        v = _setting(
+            bits[0], bits[1], row.get("value"), where, row.decimal.get("value", False), errors
+        )
         if v is not None:
             raw.set(bits[0], bits[1], v, row.ref("field"))
 
@@ -288,7 +296,9 @@ def _read_options(table: Table, errors: CellErrors) -> list[dict[str, Any]] | No
     for row in table.rows:
         if row.get("option") is None:
             if any(row.get(c) is not None for c in L.option_columns() if c != "note"):
-                errors.add(row.ref("option"), "empty; give the name of the option this row belongs to")
+                errors.add(
+                    row.ref("option"), "empty; give the name of the option this row belongs to"
+                )
             continue
         name = text(row.get("option"), f"{row.ref('option')} (option)", errors)
         if not name:
@@ -296,14 +306,18 @@ def _read_options(table: Table, errors: CellErrors) -> list[dict[str, Any]] | No
         block = blocks.setdefault(name, {"name": name})
         _option_meta(row, block, name, errors)
         if row.get("field") is None:
-            if row.get("distribution") is not None or any(row.get(c) is not None for c in L.param_columns()):
+            if row.get("distribution") is not None or any(
+                row.get(c) is not None for c in L.param_columns()
+            ):
                 errors.add(row.ref("field"), f"empty; give the field option {name!r} overrides")
             continue
         fld = text(row.get("field"), f"{row.ref('field')} ({name} field)", errors)
         if not fld:
             continue
         if fld in {k for (o, k) in seen if o == name}:
-            errors.add(row.ref("field"), f"option {name!r} already sets {fld} in {seen[(name, fld)]}")
+            errors.add(
+                row.ref("field"), f"option {name!r} already sets {fld} in {seen[(name, fld)]}"
+            )
             continue
         seen[(name, fld)] = row.ref("field")
         value = _distribution(row, f"option[{name}].{fld}", errors)
@@ -322,7 +336,9 @@ def _read_launches(table: Table, errors: CellErrors) -> list[dict[str, Any]]:
         return out
     for i, row in enumerate(table.rows):
         label = f"demand.launches[{i}]"
-        month = number(row.get("month"), f"{row.ref('month')} ({label}.month)", errors, integer=True)
+        month = number(
+            row.get("month"), f"{row.ref('month')} ({label}.month)", errors, integer=True
+        )
         factor = _distribution(row, f"{label}.factor", errors)
         if month is not None and factor is not None:
             out.append({"month": month, "factor": factor})
@@ -522,7 +538,9 @@ def write_xlsx_spec(
 
     history = _read_history_csv(Path(history_csv)) if history_csv is not None else None
     with atomic_file(path) as tmp:
-        wb = write_spec_workbook(raw, history=history, notes=notes or {}, extra_rows=extra_rows or {})
+        wb = write_spec_workbook(
+            raw, history=history, notes=notes or {}, extra_rows=extra_rows or {}
+        )
         wb.save(tmp)
 
 
@@ -591,4 +609,6 @@ def xlsx_to_toml(src: Path | str, dst: Path | str) -> None:
             tmp.write_text(history_text, encoding="utf-8")
         raw["demand"]["history"] = csv_name
     with atomic_file(dst) as tmp:
-        tmp.write_text(dumps(raw, header=f"roicast spec converted from {src.name}"), encoding="utf-8")
+        tmp.write_text(
+            dumps(raw, header=f"roicast spec converted from {src.name}"), encoding="utf-8"
+        )
