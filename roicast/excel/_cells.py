@@ -50,6 +50,8 @@ class Row:
     cells: dict[str, Any]
     refs: dict[str, str]
     decimal: dict[str, bool] = field(default_factory=dict)
+    #: Columns whose cell was refused while reading (already reported).
+    bad: set[str] = field(default_factory=set)
 
     def ref(self, column: str) -> str:
         """``Sheet!B7`` for ``column`` of this row."""
@@ -143,18 +145,21 @@ class Book:
             positions.append((col, key))
         rows = []
         for r in range(2, ws.max_row + 1):
-            cells, refs, dec = {}, {}, {}
+            cells, refs, dec, bad = {}, {}, {}, set()
             for col, key in positions:
+                before = len(errors.lines)
                 v, d = self.cell(name, r, col, errors)
+                if len(errors.lines) > before:
+                    bad.add(key)
                 if isinstance(v, str) and not v.strip():
                     v = None
                 cells[key], refs[key], dec[key] = v, f"{_letter(col)}{r}", d
-            if all(v is None for v in cells.values()):
+            if all(v is None for v in cells.values()) and not bad:
                 continue
             first = cells[positions[0][1]] if positions else None
             if isinstance(first, str) and first.lstrip().startswith("#"):
                 continue
-            rows.append(Row(name, r, cells, refs, dec))
+            rows.append(Row(name, r, cells, refs, dec, bad))
         return Table(name, columns, rows, header_refs)
 
 

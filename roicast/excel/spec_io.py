@@ -127,6 +127,8 @@ def _guess_distribution(row: Row, given: list[str]) -> str | None:
 def _distribution(row: Row, label: str, errors: CellErrors) -> Any:
     """The spec value of a row's distribution columns: a number (fixed) or a table."""
     reg = registry()
+    if row.bad & {"distribution", *L.param_columns()}:
+        return None  # a refused cell, already reported
     given = [c for c in L.param_columns() if row.get(c) is not None]
     raw = row.get("distribution")
     if raw is None:
@@ -209,6 +211,8 @@ def _read_assumptions(table: Table, raw: _Raw, errors: CellErrors) -> None:
     if not _check_columns(table, L.assumption_columns(), ("field",), errors):
         return
     for row in table.rows:
+        if "field" in row.bad:
+            continue
         if row.get("field") is None:
             if any(row.get(c) is not None for c in ("distribution", *L.param_columns(), "source")):
                 errors.add(row.ref("field"), "empty; give the field this row sets")
@@ -253,6 +257,8 @@ def _read_settings(table: Table, raw: _Raw, errors: CellErrors) -> None:
     if not _check_columns(table, L.SETTINGS_COLUMNS, ("field", "value"), errors):
         return
     for row in table.rows:
+        if row.bad & {"field", "value"}:
+            continue
         if row.get("field") is None:
             if row.get("value") is not None:
                 errors.add(row.ref("field"), "empty; give the field this row sets")
@@ -294,6 +300,8 @@ def _read_options(table: Table, errors: CellErrors) -> list[dict[str, Any]] | No
     blocks: dict[str, dict[str, Any]] = {}
     seen: dict[tuple[str, str], str] = {}
     for row in table.rows:
+        if row.bad & {"option", "field"}:
+            continue
         if row.get("option") is None:
             if any(row.get(c) is not None for c in L.option_columns() if c != "note"):
                 errors.add(
