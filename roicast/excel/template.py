@@ -25,7 +25,7 @@ __all__ = ["EXAMPLES", "write_template"]
 #: Built-in examples a template can start from.
 EXAMPLES = {"quantization": "quantization.toml", "options": "options.toml"}
 
-_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=.*?#\s*(.+?)\s*$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=")
 _HEADER = re.compile(r"^\s*\[([A-Za-z0-9_.]+)\]\s*(#.*)?$")
 
 
@@ -33,7 +33,6 @@ def toml_comments(text: str) -> dict[str, str]:
     """``section.key -> trailing comment`` of a TOML spec's single-table sections.
 
     Comments inside ``[[...]]`` blocks are left out (they have no single field).
-    A ``#`` inside a quoted string would confuse this; the demos have none.
     """
     out: dict[str, str] = {}
     section: str | None = None
@@ -46,9 +45,29 @@ def toml_comments(text: str) -> dict[str, str]:
             section = m.group(1)
             continue
         m = _KEY_LINE.match(line)
-        if section and m and '"' not in line.split("#", 1)[0].split("=", 1)[0]:
-            out[f"{section}.{m.group(1)}"] = m.group(2)
+        comment = _trailing_comment(line)
+        if section and m and comment:
+            out[f"{section}.{m.group(1)}"] = comment
     return out
+
+
+def _trailing_comment(line: str) -> str:
+    """The text after a ``#`` that is not inside a quoted string ("" if none)."""
+    quote = None
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return line[i + 1 :].strip()
+        i += 1
+    return ""
 
 
 def _default(info: Any) -> str:
