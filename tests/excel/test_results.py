@@ -69,14 +69,18 @@ def test_summary_numbers_and_currency(book, study):
     )
     assert ws.cell(row=r, column=2).number_format == '"€"#,##0;-"€"#,##0'
     assert ws.cell(row=rows["ROI"], column=3).number_format == "0.0%"
-    assert ws.cell(row=rows["P(NPV < 0)"], column=2).value == pytest.approx(doc["prob_npv_negative"])
+    assert ws.cell(row=rows["P(NPV < 0)"], column=2).value == pytest.approx(
+        doc["prob_npv_negative"]
+    )
 
 
 @pytest.mark.slow
 def test_options_tornado_and_s_curve(book, study):
     result, doc = study
     ws = book["Options"]
-    assert [ws.cell(row=r, column=1).value for r in range(2, 5)] == doc["options_comparison"]["ranking"]
+    assert [ws.cell(row=r, column=1).value for r in range(2, 5)] == doc["options_comparison"][
+        "ranking"
+    ]
     ws = book["Tornado"]
     assert ws.cell(row=2, column=1).value == doc["tornado"][0]["input"]
     # S-curve: quantiles of the recommended option's NPV, increasing, probabilities (i - 1/2)/m
@@ -96,7 +100,11 @@ def test_draws_are_capped_with_a_note(book, study):
         "capped: the first 133 of 300 draws of each option (399 of 900 rows); every draw is in results.nc"
     )
     header = [c.value for c in ws[3]]
-    assert header[:2] == ["option", "draw"] and "npv" in header and "optimized.throughput_gain" in header
+    assert (
+        header[:2] == ["option", "draw"]
+        and "npv" in header
+        and "optimized.throughput_gain" in header
+    )
     assert ws.max_row == 3 + 399
     npv_col = header.index("npv") + 1
     first = result.options[doc["option"]].metrics["npv"].values[0]

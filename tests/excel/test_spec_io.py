@@ -56,10 +56,20 @@ def test_round_trip_of_the_less_common_sections(demo_dir):
         {"month": 12, "factor": 1.1},
     ]
     raw["demand"]["backtest"] = False
-    raw["fleet"] = {"provisioning": "peak", "profile": [1.0] * 12 + [2.0] * 12, "scale_lag_hours": 2}
-    raw["correlations"] = [{"between": ["baseline.throughput", "optimized.throughput_gain"], "rho": -0.4}]
+    raw["fleet"] = {
+        "provisioning": "peak",
+        "profile": [1.0] * 12 + [2.0] * 12,
+        "scale_lag_hours": 2,
+    }
+    raw["correlations"] = [
+        {"between": ["baseline.throughput", "optimized.throughput_gain"], "rho": -0.4}
+    ]
     raw["sources"] = {"optimized.throughput_gain": "lab benchmark", "demand": "18 months of logs"}
-    raw["churn"]["cost_per_update"] = {"dist": "discrete", "values": [3000, 8000.5], "weights": [0.5, 0.5]}
+    raw["churn"]["cost_per_update"] = {
+        "dist": "discrete",
+        "values": [3000, 8000.5],
+        "weights": [0.5, 0.5],
+    }
     raw["indirect"]["benefit_per_month"] = {"dist": "lognormal", "median": 1000.0, "sigma": 0.5}
     raw["decision"]["max_payback_p50_months"] = 24.0
     raw["simulation"]["sobol"] = False
@@ -127,7 +137,10 @@ def _error(path: Path) -> str:
 def test_text_where_a_number_is_expected(book):
     ref = _edit(book, "Assumptions", "optimized.throughput_gain", "min", "abc")
     assert ref == "D6"
-    assert _error(book) == f"{book}: Assumptions!D6 (optimized.throughput_gain min): 'abc' is not a number"
+    assert (
+        _error(book)
+        == f"{book}: Assumptions!D6 (optimized.throughput_gain min): 'abc' is not a number"
+    )
 
 
 def test_every_bad_cell_is_reported_one_line_each(book):
@@ -194,8 +207,14 @@ def test_formula_with_cached_value_is_read_as_that_value(book, tmp_path):
     # to show that the saved value is read and the formula is not run)
     with zipfile.ZipFile(book) as z:
         parts = {n: z.read(n) for n in z.namelist()}
-    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet") and b"<f>3+0.5</f>" in parts[n])
-    parts[sheet] = re.sub(rb"<f>3\+0\.5</f>\s*<v\s*/>|<f>3\+0\.5</f>(<v></v>)?", b"<f>3+0.5</f><v>4.25</v>", parts[sheet])
+    sheet = next(
+        n for n in parts if n.startswith("xl/worksheets/sheet") and b"<f>3+0.5</f>" in parts[n]
+    )
+    parts[sheet] = re.sub(
+        rb"<f>3\+0\.5</f>\s*<v\s*/>|<f>3\+0\.5</f>(<v></v>)?",
+        b"<f>3+0.5</f><v>4.25</v>",
+        parts[sheet],
+    )
     assert b"<v>4.25</v>" in parts[sheet]
     out = tmp_path / "cached.xlsx"
     with zipfile.ZipFile(out, "w") as z:
@@ -215,8 +234,14 @@ def test_options_sheet_errors(demo_dir):
     wb.save(demo_dir / "o.xlsx")
     lines = _error(demo_dir / "o.xlsx").splitlines()
     s = str(demo_dir / "o.xlsx")
-    assert lines[0] == f"{s}: Options!B{r + 1}: option 'batching' has another description on an earlier row"
-    assert lines[1] == f"{s}: Options!G{r + 2} (option[batching].implementation.engineer_months min): 'x' is not a number"
+    assert (
+        lines[0]
+        == f"{s}: Options!B{r + 1}: option 'batching' has another description on an earlier row"
+    )
+    assert (
+        lines[1]
+        == f"{s}: Options!G{r + 2} (option[batching].implementation.engineer_months min): 'x' is not a number"
+    )
 
 
 def test_not_a_workbook_and_no_assumptions(tmp_path):
@@ -236,7 +261,10 @@ def test_history_sheet_with_text_volume_and_history_given_twice(demo_dir):
     wb = openpyxl.load_workbook(demo_dir / "q.xlsx")
     wb["History"]["B5"] = "lots"
     wb.save(demo_dir / "q.xlsx")
-    assert _error(demo_dir / "q.xlsx") == f"{demo_dir / 'q.xlsx'}: History!B5 (requests): 'lots' is not a number"
+    assert (
+        _error(demo_dir / "q.xlsx")
+        == f"{demo_dir / 'q.xlsx'}: History!B5 (requests): 'lots' is not a number"
+    )
     wb["History"]["B5"] = 1000
     ws = wb["Settings"]
     ws.append(["demand.history", "history.csv"])
