@@ -161,7 +161,7 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
         out_console.print(f"Draws chosen by --until-stable {u['tol']}: {doc['draws']} ({state})")
     if out is not None:
         out_console.print(
-            f"Report: {out / 'report.html'}  (also report.md, summary.json, results.nc)"
+            f"Report: {out / 'report.html'}  (also report.md, summary.json, results.nc, results.xlsx)"
         )
 
 
@@ -175,13 +175,13 @@ def _run(
     until_stable: float | None = None,
     max_draws: int = 1_000_000,
 ) -> None:
+    from roicast.excel import load_any_spec
     from roicast.report import write_report
     from roicast.report._io import check_destination, recover_leftovers
-    from roicast.spec import load_spec
     from roicast.study import preflight, run_study, run_study_until_stable
 
     with _errors():
-        spec = load_spec(spec_path)
+        spec = load_any_spec(spec_path)
         recover_leftovers(out)
         check_destination(out, option="--out")
         preflight(spec, draws=draws if until_stable is None else max_draws, seed=seed)
@@ -198,7 +198,7 @@ def _run(
 
 @app.command()
 def run(
-    spec: Annotated[Path, typer.Argument(help="Study spec (TOML).")],
+    spec: Annotated[Path, typer.Argument(help="Study spec (TOML or .xlsx).")],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output folder (replaced whole).")
     ] = Path("results"),
@@ -255,14 +255,14 @@ def demo(
 
 
 @app.command()
-def validate(spec: Annotated[Path, typer.Argument(help="Study spec (TOML).")]) -> None:
+def validate(spec: Annotated[Path, typer.Argument(help="Study spec (TOML or .xlsx).")]) -> None:
     """Check a spec (and its history file) without running it."""
+    from roicast.excel import load_any_spec
     from roicast.forecast import read_history
-    from roicast.sampling import option_distributions
-    from roicast.spec import load_spec
+    from roicast.inputs import option_distributions
 
     with _errors():
-        s = load_spec(spec)
+        s = load_any_spec(spec)
         extra = ""
         if s.demand.history is not None:
             h = read_history(
@@ -363,11 +363,15 @@ def forecast(
 
 
 from roicast.batch_cli import batch as _batch  # noqa: E402
+from roicast.excel.cli import convert as _convert  # noqa: E402
+from roicast.excel.cli import template as _template  # noqa: E402
 from roicast.priors.cli import new as _new  # noqa: E402
 from roicast.priors.cli import priors as _priors  # noqa: E402
 
 app.command(name="batch")(_batch)
 app.command(name="new")(_new)
+app.command(name="template")(_template)
+app.command(name="convert")(_convert)
 app.command(name="priors")(_priors)
 
 

@@ -30,7 +30,8 @@ from typing import Any
 from roicast.batch.options import BatchOptions, OptionError
 from roicast.batch.worker import NPV_FILE, ProjectTask, failed_record, read_marker
 from roicast.errors import RoicastError
-from roicast.spec import Spec, load_spec, spec_from_dict
+from roicast.excel import load_any_spec
+from roicast.spec import Spec, spec_from_dict
 
 __all__ = [
     "Plan",
@@ -121,7 +122,7 @@ def projects_from_specs(paths: Sequence[Path | str]) -> list[PlannedProject]:
     out = []
     for p in map(Path, paths):
         try:
-            spec = load_spec(p)
+            spec = load_any_spec(p)
             out.append(PlannedProject(spec.project.name, str(p), spec))
         except RoicastError as e:
             out.append(PlannedProject(_name_of_bad_spec(p), str(p), error=str(e)))

@@ -262,6 +262,10 @@ def _write_portfolio(
     selection = select_projects(ranked, opts.budgets, out) if opts.budgets else None
     _mark_selected(ranked, selection)
     write_portfolio_csv(ranked, out / "portfolio.csv")
+    from roicast.excel.results import write_portfolio_xlsx
+
+    currency = next((r["currency"] for r in ranked if r.get("currency")), "USD")
+    write_portfolio_xlsx(ranked, out / "portfolio.xlsx", currency=currency)
     pstats, go_sum = write_portfolio_nc(
         ranked,
         out,

@@ -240,7 +240,7 @@ def write_report(
     """Write every output of a study into ``out`` atomically; returns the summary.
 
     Files: ``summary.json``, ``results.nc``, and with ``report``:
-    ``report.md``, ``report.html`` (self-contained) and ``figures/*.png``.
+    ``report.md``, ``report.html`` (self-contained), ``results.xlsx`` and ``figures/*.png``.
     ``out`` must be new, empty or a previous roicast output; ``option`` names
     it in messages.
     """
@@ -267,4 +267,7 @@ def write_report(
             (tmp / "report.html").write_text(
                 _HTML.get_template("report.html.j2").render(**ctx), encoding="utf-8"
             )
+            from roicast.excel.results import write_results_xlsx
+
+            write_results_xlsx(result, doc, tmp / "results.xlsx")
     return doc
