@@ -224,7 +224,11 @@ def run(
     _run(spec, out, draws, seed, quiet, report, until_stable, max_draws)
 
 
-DEMOS = {"quantization": "quantization.toml", "options": "options.toml"}
+DEMOS = {
+    "quantization": "quantization.toml",
+    "options": "options.toml",
+    "fleet": "fleet.toml",
+}
 
 
 def demo_spec_path(example: str = "quantization") -> Path:
@@ -239,7 +243,7 @@ def demo(
         str,
         typer.Option(
             "--example",
-            help="quantization: FP8 quantization of a chat model; options: FP8 vs continuous batching vs both.",
+            help="quantization: FP8 quantization of a chat model; options: FP8 vs continuous batching vs both; fleet: speculative decoding on an autoscaled, committed fleet (ServeGen traffic) vs an API.",
         ),
     ] = "quantization",
     draws: Draws = None,
