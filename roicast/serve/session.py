@@ -243,7 +243,11 @@ class Session:
             except RoicastError as e:
                 with self._lock:
                     self._raw, self._spec, self._edited = before
-                    self._version += 1
+                    self._version += 1  # supersedes the refused version; the old results stand
+                    for cache in (self._results, self._states):
+                        for kind, (v, value) in list(cache.items()):
+                            if v == res.version - 1:
+                                cache[kind] = (self._version, value)
                 res = EditResult(False, self._version, field, option, str(e))
                 return res, self.state()
             if self.background:
@@ -441,6 +445,7 @@ class Session:
         if target.exists() and not overwrite:
             raise NeedsConfirmation(f"save spec: {target.name} exists; overwrite it?")
         text = self.spec_text(target)
+        target.parent.mkdir(parents=True, exist_ok=True)  # a relative history path goes through it
         spec_from_dict(tomllib.loads(text), base_dir=target.parent, source=str(target))
         with atomic_file(target) as tmp:
             tmp.write_text(text, encoding="utf-8")
