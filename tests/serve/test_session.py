@@ -300,6 +300,7 @@ def test_save_report_writes_the_usual_folder(session):
 
 
 # ----------------------------------------------------------- several options
+@pytest.mark.slow
 def test_an_option_edit_touches_that_option_only(tmp_path):
     spec = small_demo(tmp_path / "opts", "options.toml")
     s = Session(spec, quick_draws=QUICK, background=False)
