@@ -358,8 +358,15 @@ class Session:
         }
 
     def state(self) -> dict[str, Any]:
-        """The best page state of the current version: refined if done, else the quick one."""
-        return self.quick()
+        """The best page state of the current version: refined if done, else the quick one.
+
+        With ``background``, a refinement of the current version is scheduled
+        if it is not done yet.
+        """
+        st = self.quick()
+        if self.background and not st["refined"] and not st["refine_error"]:
+            self.start_refine()
+        return st
 
     # ------------------------------------------------------------ background
     def start_refine(self) -> None:

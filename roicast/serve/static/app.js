@@ -117,15 +117,16 @@ function renderCharts(view, st) {
   const base = rows.length ? rows[0].base : 0;
   Plotly.react("chart-tornado", [
     { type: "bar", orientation: "h", y: names, x: rows.map((r) => r.low - r.base),
-      base: rows.map((r) => r.base), marker: { color: "#c0392b" }, name: "input at P10",
+      base: rows.map((r) => r.base), marker: { color: "#5b8def" }, name: "input at its P10",
       customdata: rows.map((r) => r.low_value),
       hovertemplate: "input at %{customdata:.4g}: mean NPV %{x:,.0f} from base<extra>P10</extra>" },
     { type: "bar", orientation: "h", y: names, x: rows.map((r) => r.high - r.base),
-      base: rows.map((r) => r.base), marker: { color: "#27ae60" }, name: "input at P90",
+      base: rows.map((r) => r.base), marker: { color: "#f0a030" }, name: "input at its P90",
       customdata: rows.map((r) => r.high_value),
       hovertemplate: "input at %{customdata:.4g}: mean NPV %{x:,.0f} from base<extra>P90</extra>" },
   ], {
     ...BASE_LAYOUT, barmode: "overlay", title: { text: "Tornado: mean NPV, input at P10 / P90" },
+    showlegend: true, legend: { orientation: "h", x: 0, y: -0.18 },
     margin: { ...BASE_LAYOUT.margin, l: 210 },
     xaxis: { title: { text: `mean NPV (${cur})` } },
     shapes: [{ type: "line", x0: base, x1: base, yref: "paper", y0: 0, y1: 1,
