@@ -127,7 +127,7 @@ function renderCharts(view, st) {
   ], {
     ...BASE_LAYOUT, barmode: "overlay", title: { text: "Tornado: mean NPV, input at P10 / P90" },
     showlegend: true, legend: { orientation: "h", x: 0, y: -0.18 },
-    margin: { ...BASE_LAYOUT.margin, l: 210 },
+    margin: { ...BASE_LAYOUT.margin, l: 210, b: 80 },
     xaxis: { title: { text: `mean NPV (${cur})` } },
     shapes: [{ type: "line", x0: base, x1: base, yref: "paper", y0: 0, y1: 1,
       line: { color: "#333", width: 1, dash: "dot" } }],
