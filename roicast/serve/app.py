@@ -84,33 +84,36 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     return body
 
 
-def create_app(session: Session, *, allowed_hosts: list[str] | None = None) -> FastAPI:
-    """The FastAPI app serving ``session``.
+async def _save(session: Session, request: Request, what: str) -> Any:
+    """``POST /api/save-spec`` and ``/api/save-report``: 409 asks to confirm an overwrite."""
+    body = await _json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    path, overwrite = body.get("path"), bool(body.get("overwrite", False))
+    try:
+        if what == "spec":
+            out = await run_in_threadpool(session.save_spec, path, overwrite=overwrite)
+            return {"path": str(out), "message": f"saved {out.name}"}
+        out, doc = await run_in_threadpool(session.save_report, path, overwrite=overwrite)
+        verdict = doc["decision"]["verdict"]
+        return {
+            "path": str(out),
+            "message": f"report written to {out.name}/report.html ({doc['draws']} draws: {verdict})",
+        }
+    except NeedsConfirmation as e:
+        return _error(409, str(e), confirm=True)
+    except RoicastError as e:
+        return _error(422, str(e))
 
-    Parameters
-    ----------
-    session : Session
-        The spec under edit.
-    allowed_hosts : list of str, optional
-        ``Host`` headers accepted (default: :data:`LOOPBACK_HOSTS`); ``["*"]``
-        when the server is exposed with ``--host``.
-    """
-    app = FastAPI(title="roicast serve", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+
+def _page_routes(app: FastAPI, session: Session) -> None:
     env = _templates()
     static = files("roicast.serve") / "static"
-    app.state.session = session
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("roicast serve: %s %s failed", request.method, request.url.path)
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> HTMLResponse:
-        spec = session.spec
         html = env.get_template("index.html").render(
-            project=spec.project.name, spec_name=session.spec_path.name
+            project=session.spec.project.name, spec_name=session.spec_path.name
         )
         return HTMLResponse(html)
 
@@ -124,6 +127,8 @@ def create_app(session: Session, *, allowed_hosts: list[str] | None = None) -> F
             return _error(404, f"no static file {name!r}")
         return FileResponse(Path(str(static / name)), media_type=_STATIC[name])
 
+
+def _api_routes(app: FastAPI, session: Session) -> None:
     @app.get("/api/state")
     def state() -> Any:
         try:
@@ -149,38 +154,38 @@ def create_app(session: Session, *, allowed_hosts: list[str] | None = None) -> F
         body = await _json_body(request)
         if isinstance(body, JSONResponse):
             return body
-        session.reset()
-        st = await run_in_threadpool(session.quick)
-        if session.background:
-            session.start_refine()
-        return st
-
-    async def _save(request: Request, what: str) -> Any:
-        body = await _json_body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        path, overwrite = body.get("path"), bool(body.get("overwrite", False))
-        try:
-            if what == "spec":
-                out = await run_in_threadpool(session.save_spec, path, overwrite=overwrite)
-                return {"path": str(out), "message": f"saved {out.name}"}
-            out, doc = await run_in_threadpool(session.save_report, path, overwrite=overwrite)
-            verdict = doc["decision"]["verdict"]
-            return {
-                "path": str(out),
-                "message": f"report written to {out.name}/report.html ({doc['draws']} draws: {verdict})",
-            }
-        except NeedsConfirmation as e:
-            return _error(409, str(e), confirm=True)
-        except RoicastError as e:
-            return _error(422, str(e))
+        await run_in_threadpool(session.reset)
+        return await run_in_threadpool(session.state)
 
     @app.post("/api/save-spec")
     async def save_spec(request: Request) -> Any:
-        return await _save(request, "spec")
+        return await _save(session, request, "spec")
 
     @app.post("/api/save-report")
     async def save_report(request: Request) -> Any:
-        return await _save(request, "report")
+        return await _save(session, request, "report")
 
+
+def create_app(session: Session, *, allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The FastAPI app serving ``session``.
+
+    Parameters
+    ----------
+    session : Session
+        The spec under edit.
+    allowed_hosts : list of str, optional
+        ``Host`` headers accepted (default: :data:`LOOPBACK_HOSTS`); ``["*"]``
+        when the server is exposed with ``--host``.
+    """
+    app = FastAPI(title="roicast serve", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+    app.state.session = session
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("roicast serve: %s %s failed", request.method, request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    _page_routes(app, session)
+    _api_routes(app, session)
     return app

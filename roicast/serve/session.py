@@ -219,7 +219,7 @@ class Session:
 
     def reset(self) -> EditResult:
         """Go back to the spec as loaded."""
-        with self._lock:
+        with self._edit_lock, self._lock:
             self._raw = copy.deepcopy(self._original)
             self._spec = spec_from_dict(self._raw, base_dir=self.folder, source=self.source)
             self._edited = []
