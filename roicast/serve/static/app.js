@@ -125,10 +125,9 @@ function renderCharts(view, st) {
       customdata: rows.map((r) => r.high_value),
       hovertemplate: "input at %{customdata:.4g}: mean NPV %{x:,.0f} from base<extra>P90</extra>" },
   ], {
-    ...BASE_LAYOUT, barmode: "overlay", title: { text: "Tornado: mean NPV, input at P10 / P90" },
-    showlegend: true, legend: { orientation: "h", x: 0, y: -0.18 },
-    margin: { ...BASE_LAYOUT.margin, l: 210, b: 80 },
-    xaxis: { title: { text: `mean NPV (${cur})` } },
+    ...BASE_LAYOUT, barmode: "overlay", title: { text: `Tornado: mean NPV (${cur}), input at P10 / P90` },
+    showlegend: true, legend: { orientation: "h", x: 0, y: -0.12, yanchor: "top" },
+    margin: { ...BASE_LAYOUT.margin, l: 210, b: 60 },
     shapes: [{ type: "line", x0: base, x1: base, yref: "paper", y0: 0, y1: 1,
       line: { color: "#333", width: 1, dash: "dot" } }],
   }, PLOT_CONFIG);
