@@ -7,7 +7,6 @@ tests were skipped (``.ci/check-no-browser-skips``).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -119,9 +118,6 @@ def test_change_the_gain_see_the_verdict_change_save_and_reload(browser, server,
     shot = tmp_path / "serve.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
-    keep = Path(__file__).parent / ".." / ".." / ".serve-screenshot.png"
-    if keep.parent.joinpath(".keep-serve-screenshot").exists():  # for a look by hand
-        shutil.copy(shot, keep)
 
     # the saved spec, served again, gives the same verdict
     s2 = Session(saved, quick_draws=300, background=False)
