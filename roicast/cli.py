@@ -371,11 +371,13 @@ from roicast.excel.cli import convert as _convert  # noqa: E402
 from roicast.excel.cli import template as _template  # noqa: E402
 from roicast.priors.cli import new as _new  # noqa: E402
 from roicast.priors.cli import priors as _priors  # noqa: E402
+from roicast.serve.cli import serve as _serve  # noqa: E402
 
 app.command(name="batch")(_batch)
 app.command(name="new")(_new)
 app.command(name="template")(_template)
 app.command(name="convert")(_convert)
+app.command(name="serve")(_serve)
 app.command(name="priors")(_priors)
 
 
