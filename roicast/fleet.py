@@ -19,7 +19,14 @@ import pandas as pd
 from roicast.simulate import FleetConfig
 from roicast.spec import Option, Spec
 
-__all__ = ["Profiles", "fleet_config", "profiles_for", "profiles_from_history"]
+__all__ = [
+    "Profiles",
+    "TypicalWeek",
+    "fleet_config",
+    "profiles_for",
+    "profiles_from_history",
+    "typical_week",
+]
 
 _HOURS_A_WEEK = 168
 
@@ -104,4 +111,81 @@ def fleet_config(spec: Spec, option: Option, profiles: Profiles) -> FleetConfig:
         provisioning=spec.fleet.provisioning,
         profiles=profiles.rows,
         api=option.optimized.api_price_per_million is not None,
+    )
+
+
+@dataclass(frozen=True)
+class TypicalWeek:
+    """Load and instances by slot of one month's typical week, every input at its median.
+
+    For the report's figure: ``load`` (units per hour), ``baseline`` and
+    ``optimized`` instances per slot under the study's provisioning policy,
+    ``committed`` instances, the ``month`` shown and the profile's ``peak_to_mean``.
+    """
+
+    month: int
+    load: np.ndarray
+    baseline: np.ndarray
+    optimized: np.ndarray
+    committed: float
+    policy: str
+    peak_to_mean: float
+
+
+def _window_max(r: np.ndarray, lag: int) -> np.ndarray:
+    """``max(r[(j - k) mod P] for k = 0..lag)``: instances in slot j cover slots j-lag .. j."""
+    out = r.copy()
+    for k in range(1, min(lag, r.size - 1) + 1):
+        out = np.maximum(out, np.roll(r, k))
+    return out
+
+
+def _instances(x: float, req: np.ndarray, floor: float, policy: str, lag: int) -> np.ndarray:
+    if policy == "average":
+        return np.maximum(x * req, floor)
+    if policy == "peak":
+        return np.full(req.size, max(np.ceil(x * req.max() * (1 - 1e-12)), floor))
+    return np.maximum(np.ceil(x * _window_max(req, lag) * (1 - 1e-12)), floor)
+
+
+def typical_week(
+    spec: Spec, profiles: Profiles, point: dict[str, float], monthly_demand: float, month: int
+) -> TypicalWeek:
+    """The typical week of ``month`` with every input at ``point`` (e.g. the medians).
+
+    The same equations as the simulator's fleet model (README, "The fleet
+    model"), for one draw and the mean profile: a picture, not a result.
+    """
+    s = profiles.rows.mean(axis=0)
+    s = s / s.mean()
+    h = 730.0
+    slots = s.size
+    g, g_peak = point["optimized.throughput_gain"], point["optimized.throughput_gain_at_peak"]
+    spread = s.max() - s.min()
+    g_slot = g + (g_peak - g) * (s - s.min()) / spread if spread > 0 else np.full(slots, g)
+    kappa0 = point["baseline.throughput"] * 3600 * point["baseline.utilization"]
+    kappa1 = point["baseline.throughput"] * g * 3600 * point["optimized.utilization"]
+    lag = int(np.ceil(point.get("fleet.scale_lag_hours", 0.0)))
+    policy = spec.fleet.provisioning
+    base = _instances(
+        monthly_demand / (h * kappa0), s, point["baseline.floor_instances"], policy, lag
+    )
+    opt = _instances(
+        monthly_demand / (h * kappa1),
+        s * g / g_slot,
+        point["optimized.floor_instances"],
+        policy,
+        lag,
+    )
+    committed = (
+        point["pricing.committed_instances"] if month <= point["pricing.commitment_months"] else 0.0
+    )
+    return TypicalWeek(
+        month=month,
+        load=monthly_demand * s / h,
+        baseline=base,
+        optimized=opt,
+        committed=float(committed),
+        policy=policy,
+        peak_to_mean=profiles.peak_to_mean,
     )

@@ -279,3 +279,40 @@ def fig_sobol(opt: OptionAnalysis, *, top: int = 14) -> Figure:
     )
     ax.legend(fontsize=8)
     return fig
+
+
+def _si(v: float) -> str:
+    """A count with an SI prefix: 1.2k, 3.4M, 5.6B."""
+    a = abs(v)
+    for scale, prefix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            return f"{v / scale:.3g}{prefix}"
+    return f"{v:.3g}"
+
+
+def fig_week(week, *, unit: str = "requests") -> Figure:
+    """The typical week: load against baseline and optimized instances by hour, committed line."""
+    fig, ax = _new((8.5, 4.2))
+    hours = np.arange(week.load.size)
+    ax2 = ax.twinx()
+    ax2.fill_between(hours, week.load, color=_GREY, alpha=0.18, step="mid", label="load")
+    ax2.set_ylabel(f"load ({unit} per hour)")
+    ax.step(hours, week.baseline, where="mid", color=_GREY, lw=1.8, label="baseline instances")
+    ax.step(hours, week.optimized, where="mid", color=_BLUE, lw=1.8, label="optimized instances")
+    if week.committed > 0:
+        ax.axhline(week.committed, color=_ORANGE, ls="--", lw=1.2, label="committed instances")
+    ax.set_zorder(ax2.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_xlabel("hour of the week" if week.load.size == 168 else "hour")
+    ax.set_ylabel("instances")
+    ax.set_ylim(bottom=0)
+    if week.load.size == 168:
+        ax.set_xticks(np.arange(0, 169, 24))
+    ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _si(v)))
+    ax.set_title(
+        f"Typical week, month {week.month}: {week.policy} provisioning, "
+        f"peak-to-mean {week.peak_to_mean:.2f}\n(every input at its median)",
+        fontsize=10,
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    return fig

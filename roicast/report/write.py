@@ -143,6 +143,11 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
     figs["demand"] = _save(figures.fig_demand_fan(result), folder / "demand_fan.png")
     figs["cashflow"] = _save(figures.fig_cashflow_fan(result, opt), folder / "cashflow_fan.png")
     figs["spend"] = _save(figures.fig_spend_fan(result, opt), folder / "spend_fan.png")
+    week = _typical_week(result, best)
+    if week is not None:
+        figs["week"] = _save(
+            figures.fig_week(week, unit=result.spec.demand.unit), folder / "week.png"
+        )
     figs["npv"] = _save(
         figures.fig_histogram(
             opt.metrics["npv"].values, title=f"NPV — {best}", xlabel=f"NPV ({cur})", currency=cur
@@ -168,6 +173,20 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
     if len(result.options) > 1:
         figs["options"] = _save(figures.fig_options(result), folder / "options.png")
     return figs
+
+
+def _typical_week(result: StudyResult, option: str):
+    """The fleet's typical week for the figure, or ``None`` without an intra-week profile."""
+    from roicast.fleet import typical_week
+    from roicast.sampling import base_point
+
+    profiles = result.profiles
+    if profiles is None or profiles.rows.shape[1] == 1:
+        return None
+    month = min(result.horizon, 12)
+    d50 = float(np.median(result.demand_sorted[:, month - 1]))
+    point = base_point(result.sample.distributions[option])
+    return typical_week(result.spec, profiles, point, d50, month)
 
 
 def _environment(**kwargs: Any) -> jinja2.Environment:

@@ -160,7 +160,13 @@ def test_portfolio_outputs(specs, tmp_path):
 def test_no_report_writes_summary_and_draws_only(specs, tmp_path):
     run_batch(specs[:1], out=tmp_path / "out", workers=0, report=False, sensitivity=False)
     names = {p.name for p in (tmp_path / "out" / "projects" / "alpha").iterdir()}
-    assert names == {"summary.json", "npv.npy", "roi.npy", "batch_record.json"}
+    assert names == {
+        "summary.json",
+        "npv.npy",
+        "roi.npy",
+        "batch_record.json",
+        ".roicast-output.json",
+    }
     assert not (tmp_path / "out" / "portfolio.html").exists()
 
 
