@@ -395,6 +395,7 @@ class PathParams:
     level: np.ndarray
     trend: np.ndarray
     season: np.ndarray  # (P, m), as in ParamSet
+    drift: np.ndarray | None = None  # (P,) long-run drift μ per step (None: 0)
 
     def __len__(self) -> int:
         return len(self.alpha)
