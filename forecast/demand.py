@@ -391,7 +391,7 @@ def forecast_demand(
     ratio = horizon_steps / n_hist
     rng_boot, rng_sim, rng_over = _streams(seed, 3)
 
-    values, fit, pp, owner = simulate_history(
+    values, fit, pp, _ = simulate_history(
         np.log(ms.fit_series.to_numpy()),
         period=ms.period,
         freq=ms.freq,
