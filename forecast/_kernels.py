@@ -12,13 +12,13 @@ import numpy as np
 
 
 @nb.njit(cache=True)
-def filter_columns(y, alpha, beta, gamma, phi, m, b0_col, season_col, gram, end):
+def filter_columns(y, alpha, beta, gamma, phi, m, b0_col, season_col, sbasis, gram, end):
     """ETS-with-drift recursions for ``G`` parameter sets, linear in the initial states.
 
     Column 0 carries the data with all initial states at 0; column 1 a unit
     initial level; column 2 a unit drift ``μ``; column ``b0_col`` (if ≥ 0) a
-    unit initial trend; columns ``season_col .. season_col + m − 2`` the free
-    seasonal states (``s_m = −Σ s_j``).  For column ``c`` (``y = 0`` unless
+    unit initial trend; column ``season_col + i`` the initial seasonal buffer
+    ``sbasis[:, i]`` (a basis of zero-sum seasonal patterns).  For column ``c`` (``y = 0`` unless
     ``c = 0``) and step ``t`` (seasonal index ``k = t mod m``)::
 
         e = y[t]·[c = 0] − (l + [c = 2] + φ b + s[k])
@@ -33,7 +33,9 @@ def filter_columns(y, alpha, beta, gamma, phi, m, b0_col, season_col, gram, end)
     m : int
         Seasonal period (1: none).
     b0_col, season_col : int
-        Columns of the initial trend and of the first free seasonal state (−1: absent).
+        Columns of the initial trend and of the first seasonal coefficient (−1: absent).
+    sbasis : float64[m, J]
+        Seasonal basis (ignored when ``season_col < 0``).
     gram : float64[G, C, C]
         Output: ``E'E`` of the ``n × C`` residual columns.
     end : float64[G, 2 + m, C]
@@ -53,9 +55,9 @@ def filter_columns(y, alpha, beta, gamma, phi, m, b0_col, season_col, gram, end)
         if b0_col >= 0:
             tr[b0_col] = 1.0
         if season_col >= 0:
-            for j in range(m - 1):
-                buf[j, season_col + j] = 1.0
-                buf[m - 1, season_col + j] = -1.0
+            for j in range(sbasis.shape[1]):
+                for k in range(m):
+                    buf[k, season_col + j] = sbasis[k, j]
         acc = np.zeros((cols, cols))
         for t in range(n):
             k = t % m

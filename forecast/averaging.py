@@ -16,8 +16,12 @@ short-run trend ``Ad`` (``0.8 ≤ φ ≤ φ_max``, ``b₀`` free), and an undamp
 trend random walk ``A`` (``φ = 1``, ``b₀ = 0``: the slope starts at ``μ`` and
 wanders with ``β``; only while the study ends within ``LINEAR_TREND_MAX_RATIO``
 history lengths), each with and without additive seasonality.  The seasonal
-candidates need only one cycle plus ``SEASONAL_EXTRA_POINTS`` points: their
-initial seasonal states have a proper (regularising) prior.
+candidates come in two kinds, both from one cycle plus
+``SEASONAL_EXTRA_POINTS`` points: ``full`` (``A``: ``m − 1`` free initial
+seasonal states) and the smoother ``fourier`` kind (``Af``: the initial
+pattern spanned by two harmonics; up to ``FOURIER_MAX_CYCLES`` cycles).  Both
+have a proper (regularising) prior on the initial pattern, so the evidence
+can compare them with each other and with the non-seasonal candidates.
 
 Priors
 ------
@@ -30,7 +34,9 @@ Priors
 * level ``l₀``: flat; ``σ``: ``p(σ) ∝ 1/σ`` (both common to every candidate).
 * ``b₀ ~ N(0, (κ_b σ)²)``, ``κ_b = TREND0_PRIOR_SD``; seasonal states
   ``s ~ N(0, (κ_s σ)²)`` conditioned on ``Σ s = 0`` (``κ_s = SEASON_PRIOR_SD``):
-  precision ``(I + 11ᵀ)/κ_s²`` on the ``m − 1`` free states.
+  precision ``(I + 11ᵀ)/κ_s²`` on the ``m − 1`` free states; Fourier
+  coefficients ``N(0, (κ_s σ)²)`` (see :func:`season_basis`).  Priors in units
+  of ``σ`` keep ``σ`` integrable in closed form.
 * smoothing parameters on the unit cube (:func:`_theta`): ``α`` and ``φ``
   uniform, ``γ/(1 − α)`` log-uniform on ``[10⁻⁴, 1)``, ``β/α`` half-normal with
   the horizon-aware scale ``√(3n/H³)`` of :mod:`roicast.forecast.ets`.
@@ -106,10 +112,15 @@ N_ATOMS = 1024
 TREND0_PRIOR_SD = 2.0
 
 #: Prior sd of each seasonal state, in units of ``σ``.
-SEASON_PRIOR_SD = 4.0
+SEASON_PRIOR_SD = 3.0
 
-#: Seasonal candidates need ``period + SEASONAL_EXTRA_POINTS`` points.
+#: Seasonal candidates need ``period + SEASONAL_EXTRA_POINTS`` points; the
+#: Fourier-regularised ones are dropped from ``FOURIER_MAX_CYCLES`` cycles on.
 SEASONAL_EXTRA_POINTS = 4
+FOURIER_MAX_CYCLES = 4
+
+#: Harmonics of the Fourier-regularised seasonal candidate.
+FOURIER_HARMONICS = 2
 
 #: The undamped trend random walk is a candidate up to this horizon / history ratio.
 LINEAR_TREND_MAX_RATIO = 2.0
@@ -133,14 +144,22 @@ _U_MIN = math.log(_CUBE_EPS) - math.log1p(-_CUBE_EPS)
 
 @dataclass(frozen=True)
 class Member:
-    """One candidate: ``trend`` in ``{"N", "A", "Ad"}``, with or without seasonality."""
+    """One candidate: ``trend`` in ``{"N", "A", "Ad"}``; ``season`` ``""`` (none),
+    ``"full"`` (``m − 1`` free seasonal states) or ``"fourier"`` (the initial
+    seasonal pattern spanned by ``FOURIER_HARMONICS`` harmonics: the regularised
+    candidate for one to a few cycles of history)."""
 
     trend: str
-    seasonal: bool
+    season: str = ""
+
+    @property
+    def seasonal(self) -> bool:
+        return bool(self.season)
 
     @property
     def name(self) -> str:
-        return f"ETS(A,{self.trend},{'A' if self.seasonal else 'N'})+drift"
+        s = {"": "N", "full": "A", "fourier": "Af"}[self.season]
+        return f"ETS(A,{self.trend},{s})+drift"
 
     @property
     def dims(self) -> list[str]:
@@ -153,6 +172,31 @@ class Member:
         if self.trend == "Ad":
             out.append("phi")
         return out
+
+
+def season_basis(member: Member, period: int) -> np.ndarray:
+    """Zero-sum basis ``(m, J)`` of the initial seasonal pattern (``(1, 0)`` without season).
+
+    ``full``: ``e_j − e_m``, ``j < m`` (``s_m = −Σ s_j``); ``fourier``:
+    ``cos(2π i k/m)``, ``sin(2π i k/m)``, ``i = 1..K`` (``K = FOURIER_HARMONICS``,
+    fewer if ``m`` is small), each scaled by ``1/√K`` so that a coefficient
+    prior ``N(0, κ²σ²)`` gives every seasonal state about the same prior
+    variance ``κ²σ²`` as the full candidate.
+    """
+    if not member.seasonal:
+        return np.zeros((1, 0))
+    m = period
+    if member.season == "full":
+        b = np.zeros((m, m - 1))
+        b[: m - 1] = np.eye(m - 1)
+        b[m - 1] = -1.0
+        return b
+    k = np.arange(m)
+    cols = []
+    n_h = min(FOURIER_HARMONICS, (m - 1) // 2)
+    for i in range(1, n_h + 1):
+        cols += [np.cos(2 * np.pi * i * k / m), np.sin(2 * np.pi * i * k / m)]
+    return np.stack(cols, axis=1) / math.sqrt(n_h)
 
 
 @dataclass
@@ -232,7 +276,11 @@ def growth_prior(annual_growth, steps_per_year: float, *, n_atoms: int = N_ATOMS
 
 def family_for(n: int, period: int, horizon_steps: int) -> list[Member]:
     """Candidates for ``n`` points, seasonal ``period`` and a study ``horizon_steps`` away."""
-    seasons = [False, True] if period > 1 and n >= period + SEASONAL_EXTRA_POINTS else [False]
+    seasons = [""]
+    if period > 1 and period + SEASONAL_EXTRA_POINTS <= n < FOURIER_MAX_CYCLES * period:
+        seasons.append("fourier")
+    if period > 1 and n >= period + SEASONAL_EXTRA_POINTS:
+        seasons.append("full")
     trends = ["N", "Ad"]
     if horizon_steps <= LINEAR_TREND_MAX_RATIO * n:
         trends.insert(1, "A")
@@ -327,12 +375,18 @@ def _layout(member: Member, period: int) -> tuple[int, int, int, int]:
     m = period if member.seasonal else 1
     b0_col = 3 if member.trend == "Ad" else -1
     season_col = (3 + (member.trend == "Ad")) if member.seasonal else -1
-    cols = 3 + (member.trend == "Ad") + (m - 1)
+    n_coef = season_basis(member, period).shape[1]
+    cols = 3 + (member.trend == "Ad") + n_coef
     return m, b0_col, season_col, cols
 
 
 def _prior_precision(member: Member, period: int) -> tuple[np.ndarray, float]:
-    """``Λ`` on ``x = (l₀, μ, [b₀], [s₁..s_{m−1}])`` (σ units) and ``½ log|Λ_proper|``."""
+    """``Λ`` on ``x = (l₀, μ, [b₀], [seasonal coefficients])`` (σ units), ``½ log|Λ_proper|``.
+
+    ``full``: the ``m`` states iid ``N(0, κ_s²σ²)`` conditioned on ``Σ s = 0``
+    (precision ``(I + 11ᵀ)/κ_s²`` on the ``m − 1`` free ones); ``fourier``: the
+    coefficients iid ``N(0, κ_s²σ²)``.
+    """
     m, b0_col, season_col, cols = _layout(member, period)
     k = cols - 1
     lam = np.zeros((k, k))
@@ -342,9 +396,14 @@ def _prior_precision(member: Member, period: int) -> tuple[np.ndarray, float]:
         half_logdet += -math.log(TREND0_PRIOR_SD)
     if season_col >= 0:
         j = season_col - 1
-        block = (np.eye(m - 1) + np.ones((m - 1, m - 1))) / SEASON_PRIOR_SD**2
-        lam[j : j + m - 1, j : j + m - 1] = block
-        half_logdet += 0.5 * (math.log(m) - 2 * (m - 1) * math.log(SEASON_PRIOR_SD))
+        nc = k - j
+        if member.season == "full":
+            block = (np.eye(nc) + np.ones((nc, nc))) / SEASON_PRIOR_SD**2
+            half_logdet += 0.5 * (math.log(m) - 2 * nc * math.log(SEASON_PRIOR_SD))
+        else:
+            block = np.eye(nc) / SEASON_PRIOR_SD**2
+            half_logdet += -nc * math.log(SEASON_PRIOR_SD)
+        lam[j:, j:] = block
     return lam, half_logdet
 
 
@@ -365,6 +424,7 @@ def _likelihood(
         m,
         b0_col,
         season_col,
+        np.ascontiguousarray(season_basis(member, period)),
         gram,
         end,
     )
