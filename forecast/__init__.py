@@ -1,7 +1,9 @@
 """Forecast stage: traffic history in, monthly demand paths out.
 
-``read_history`` cleans a traffic CSV; ``forecast_demand`` fits ETS on log
-volume (chosen by AICc, with posterior parameter uncertainty) and returns
+``read_history`` cleans a traffic CSV; ``forecast_demand`` fits a family of
+ETS models with a long-run drift on log volume (the drift under a growth
+prior, the candidates averaged by posterior probability, with posterior
+parameter uncertainty; see :mod:`roicast.forecast.averaging`) and returns
 ``(path, month)`` demand paths with a per-path uniform rank; ``forecast_from_growth``
 does the same from start-volume and growth distributions when there is no
 history; ``backtest`` scores the intervals on held-out history; ``plot_fan`` and

@@ -1,6 +1,6 @@
 """Rolling-origin backtest of the demand forecaster.
 
-At each origin ``o`` the whole procedure (model choice by AICc, posterior
+At each origin ``o`` the whole procedure (model averaging, posterior
 parameter draws, simulation) is run on the first ``o`` points of the model-frequency
 series (daily for hourly history) and scored on the next points.  Scores, per
 horizon bucket (e.g. days 1–7, 8–28, ...), averaged over origins and steps:
@@ -31,8 +31,7 @@ import pandas as pd
 
 from roicast.errors import RoicastError
 from roicast.forecast._calendar import MAX_FIT_POINTS, model_series
-from roicast.forecast.demand import _streams, as_history
-from roicast.forecast.ets import fit_ets, posterior_draws, simulate
+from roicast.forecast.demand import _streams, as_history, simulate_history
 
 __all__ = ["BacktestResult", "backtest", "crps_sample", "pinball_loss"]
 
@@ -87,7 +86,7 @@ class BacktestResult:
     origins : list of int
         Training lengths used as forecast origins.
     models : list of str
-        Model chosen at each origin.
+        Most probable candidate at each origin.
     parameter_uncertainty : bool
     n_paths : int
     """
@@ -157,6 +156,7 @@ def backtest(
     parameter_uncertainty: bool = True,
     n_refits: int = 200,
     min_train: int | None = None,
+    annual_growth=None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of the forecaster's intervals.
 
@@ -183,6 +183,8 @@ def backtest(
         :func:`forecast_demand`).
     min_train : int, optional
         Shortest training series (default ``max(8, n // 2)``).
+    annual_growth : distribution or float, optional
+        Growth prior, as in :func:`forecast_demand`.
 
     Returns
     -------
@@ -211,16 +213,22 @@ def backtest(
         rng_boot, rng_sim = rngs[2 * i], rngs[2 * i + 1]
         h_here = min(max_h, n - o)
         lo = max(0, o - MAX_FIT_POINTS[ms.freq])
-        fit = fit_ets(logy[lo:o], period=m, horizon_steps=max_h, freq_label=ms.freq)
-        models.append(fit.name)
-        if parameter_uncertainty:
-            sets, _ = posterior_draws(fit, n_refits, n_paths, rng_boot)
-        else:
-            sets = [fit.state]
         steps = [(np.array([h]), np.array([1.0])) for h in range(h_here)]
-        sims = simulate(
-            sets, n_paths, steps, h_here, rng_sim, trend=fit.candidate.trend, n_history=o - lo
+        # the same procedure as forecast_demand, at every horizon up to max_h
+        sims, fit, _, _ = simulate_history(
+            logy[lo:o],
+            period=m,
+            freq=ms.freq,
+            buckets=steps + [(np.array([], int), np.array([]))] * (max_h - h_here),
+            n_buckets=h_here,
+            n_paths=n_paths,
+            rng_fit=rng_boot,
+            rng_sim=rng_sim,
+            annual_growth=annual_growth,
+            parameter_uncertainty=parameter_uncertainty,
+            n_refits=n_refits,
         )
+        models.append(fit.best.name)
         # seasonal-naive benchmark on log volume
         ms_ = m if o >= m + 2 else 1
         d = logy[ms_:o] - logy[: o - ms_]

@@ -20,13 +20,26 @@ from roicast.forecast._calendar import (
     step_buckets,
 )
 from roicast.forecast._history import HistoryData, clean_series
-from roicast.forecast.ets import DEFAULT_REFITS, fit_ets, posterior_draws, simulate
-from roicast.forecast.overlays import apply_overlays, draw
+from roicast.forecast.averaging import (
+    PRIOR_DOMINATES_RATIO,
+    STEPS_PER_YEAR,
+    FamilyFit,
+    draw_path_params,
+    fit_family,
+    growth_prior,
+    mode_params,
+    simulate_family,
+)
+from roicast.forecast.ets import DEFAULT_REFITS
+from roicast.forecast.overlays import apply_ceiling, apply_overlays, draw
 
 __all__ = ["Forecast", "forecast_demand", "forecast_from_growth"]
 
 #: Warn when the study reaches further past the data than this many history lengths.
 EXTRAPOLATION_WARN_RATIO = 2.0
+
+#: Warn when demand's P99/P50 at the last study month exceeds this ratio.
+TAIL_WARN_RATIO = 5.0
 
 _STEP_NAME = {"daily": "day", "weekly": "week", "monthly": "month"}
 
@@ -63,6 +76,21 @@ class Forecast:
     n_refits : int
         Distinct posterior parameter sets pooled into the paths (0: no
         parameter uncertainty).
+    info : dict
+        Labelled diagnostics (JSON-able), keys as present:
+
+        * ``model_weights``: candidate name → posterior model probability
+          (sums to 1; :mod:`roicast.forecast.averaging`);
+        * ``trend``: the long-run growth ``g`` — ``prior`` (``"stated"`` or
+          ``"default"``), ``prior_p10/p50/p90`` and ``posterior_p10/p50/p90``
+          (annual rates), ``sd_ratio`` (posterior / prior P10–P90 width of
+          ``ln(1 + g)``) and ``dominated_by`` (``"prior"`` if
+          ``sd_ratio ≥ 0.5``, else ``"data"``);
+        * ``tail``: ``month`` (label of the last study month, or month 36
+          when the study is longer), ``p50``, ``p99`` and ``p99_p50`` of
+          demand in that month;
+        * ``ceiling``: ``p10/p50/p90`` of the ceiling draws and
+          ``share_capped`` (paths whose first month was already at the ceiling).
     """
 
     paths: xr.DataArray
@@ -74,6 +102,7 @@ class Forecast:
     history: pd.Series | None = None
     extrapolation_ratio: float | None = None
     n_refits: int = 0
+    info: dict = field(default_factory=dict)
 
     def quantiles(self, q=(0.1, 0.5, 0.9)) -> xr.DataArray:
         """Monthly quantiles of demand across paths, dims ``("quantile", "month")``."""
@@ -95,6 +124,7 @@ class Forecast:
             "params": {k: float(v) for k, v in self.params.items()},
             "aicc": {k: finite(v) for k, v in self.aicc.items()},
             "warnings": list(self.warnings),
+            "info": self.info,
             "extrapolation_ratio": (
                 None if self.extrapolation_ratio is None else float(self.extrapolation_ratio)
             ),
@@ -186,6 +216,84 @@ def _model_text(ms: ModelSeries, name: str, seasonal: bool) -> str:
     return text + (f", {season} seasonality" if seasonal else "")
 
 
+def _tail_info(values: np.ndarray, months: list[str]) -> dict:
+    """P50, P99 and P99/P50 of demand at month 36 (or the last month if the study is shorter)."""
+    j = min(36, values.shape[1]) - 1
+    p50, p99 = np.quantile(values[:, j], [0.5, 0.99])
+    return {"month": months[j], "p50": float(p50), "p99": float(p99), "p99_p50": float(p99 / p50)}
+
+
+def _tail_warning(tail: dict) -> list[str]:
+    if tail["p99_p50"] <= TAIL_WARN_RATIO:
+        return []
+    return [
+        f"tails decide: in {tail['month']} the P99 path is {tail['p99_p50']:.1f}× the median "
+        f"(above {TAIL_WARN_RATIO:g}×); results driven by a few extreme paths are not "
+        "robust: state a growth view (annual_growth) or a ceiling"
+    ]
+
+
+def _trend_info(fit: FamilyFit, drift: np.ndarray) -> dict:
+    """Prior vs posterior of the long-run annual growth (see :mod:`roicast.forecast.averaging`)."""
+    prior = fit.prior
+    qs = (0.1, 0.5, 0.9)
+    pq = np.quantile(prior.mu, qs)
+    post = np.quantile(drift, qs)
+    width_prior = pq[2] - pq[0]
+    ratio = float((post[2] - post[0]) / width_prior) if width_prior > 0 else 0.0
+    out = {"prior": "stated" if prior.stated else "default"}
+    for name, q in (("prior", pq), ("posterior", post)):
+        g = prior.annual(q)
+        out.update({f"{name}_p{int(100 * x)}": float(v) for x, v in zip(qs, g, strict=True)})
+    out["sd_ratio"] = ratio
+    out["dominated_by"] = "prior" if ratio >= PRIOR_DOMINATES_RATIO else "data"
+    return out
+
+
+def simulate_history(
+    y: np.ndarray,
+    *,
+    period: int,
+    freq: str,
+    buckets,
+    n_buckets: int,
+    n_paths: int,
+    rng_fit: np.random.Generator,
+    rng_sim: np.random.Generator,
+    annual_growth=None,
+    parameter_uncertainty: bool = True,
+    model_averaging: bool = True,
+    n_refits: int = DEFAULT_REFITS,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, FamilyFit, object, np.ndarray]:
+    """Fit the averaged ETS-with-drift family to log volumes ``y`` and simulate bucketed paths.
+
+    The shared core of :func:`forecast_demand` and :func:`roicast.forecast.backtest`.
+
+    Returns
+    -------
+    (values, fit, path_params, owner)
+        ``(n_paths, n_buckets)`` volumes, the :class:`FamilyFit`, the per-path
+        parameters and each path's candidate index.
+    """
+    prior = growth_prior(annual_growth, STEPS_PER_YEAR[freq])
+    fit = fit_family(
+        y,
+        period=period,
+        horizon_steps=len(buckets),
+        prior=prior,
+        rng=rng_fit,
+        model_averaging=model_averaging,
+        progress=progress,
+    )
+    if parameter_uncertainty:
+        pp, owner, _ = draw_path_params(fit, int(n_refits), int(n_paths), rng_fit)
+    else:
+        pp, owner, _ = mode_params(fit, int(n_paths))
+    values = simulate_family(pp, buckets, n_buckets, rng_sim, n_history=len(y))
+    return values, fit, pp, owner
+
+
 def forecast_demand(
     history,
     *,
@@ -198,13 +306,18 @@ def forecast_demand(
     launches: Sequence = (),
     progress: Callable[[int, int], None] | None = None,
     n_refits: int = DEFAULT_REFITS,
+    annual_growth=None,
+    ceiling=None,
+    model_averaging: bool = True,
 ) -> Forecast:
     """Monthly demand paths from a traffic history.
 
-    The history is brought to the model frequency (hourly → daily sums), an
-    ETS model on log volume is chosen by AICc (see :mod:`roicast.forecast.ets`),
-    paths are simulated at the model frequency from the end of the history to
-    the end of the study and added up into calendar months ``D[p, t]``.
+    The history is brought to the model frequency (hourly → daily sums); the
+    ETS-with-drift family on log volume is fitted and averaged by posterior
+    model probability, with the long-run drift under the growth prior (see
+    :mod:`roicast.forecast.averaging`); paths are simulated at the model
+    frequency from the end of the history to the end of the study and added
+    up into calendar months ``D[p, t]``.
 
     Parameters
     ----------
@@ -221,20 +334,37 @@ def forecast_demand(
     seed : int or numpy.random.Generator
         Same seed, same paths.
     parameter_uncertainty : bool
-        Draw every path's parameters, ``σ`` and end-of-history state from
-        their posterior (see :func:`roicast.forecast.ets.posterior_draws`).
-        Without it the bands only carry the innovation noise of one fitted model.
+        Draw every path's candidate, parameters, drift, ``σ`` and
+        end-of-history state from the model-averaged posterior.  ``False``:
+        every path uses the posterior mode under the same priors (the most
+        probable candidate), so the bands carry only the innovation noise.
     growth : distribution, optional
-        Extra annual growth ``x`` on top of the fitted model, one draw per path:
-        ``D'[p, t] = D[p, t] (1 + x_p)^((t − 1)/12)``, ``t = 1..H``.
+        Extra annual growth ``x`` on top of the forecast, one draw per path:
+        ``D'[p, t] = D[p, t] (1 + x_p)^((t − 1)/12)``, ``t = 1..H``.  Unlike
+        ``annual_growth`` it is not informed by the history: it is a
+        deliberate shift (a planned launch programme, a market change).
     launches : sequence of (int, distribution)
         Step changes: from study month ``k`` (1-based) on, demand is multiplied
         by a factor drawn per path.
     progress : callable, optional
-        ``progress(done, total)`` after each stage of the posterior sampler.
+        ``progress(done, total)`` after each candidate model is sampled.
     n_refits : int
         Number of distinct smoothing-parameter sets resampled from the
-        posterior (default 200); ``σ`` and the state are drawn per path.
+        posterior (default 200); drift, ``σ`` and the state are drawn per path.
+    annual_growth : distribution or float, optional
+        The analyst's belief about the long-run annual growth rate ``g``
+        (anything with ``ppf``), used as the prior of the drift
+        ``μ = ln(1 + g)/steps_per_year``.  The history updates it as far as
+        its length warrants: a few weeks leave it nearly unchanged, years of
+        data override it.  ``None``: the weakly-informative default
+        ``ln(1 + g) ~ N(0, 0.5²)``.  ``info["trend"]`` says which dominated.
+    ceiling : distribution or float, optional
+        Units a month that demand cannot exceed (market size, fleet):
+        saturating (logistic) growth towards a per-path ceiling ``C``
+        (:func:`roicast.forecast.overlays.apply_ceiling`), applied last.
+    model_averaging : bool
+        ``True`` (default): candidates contribute paths in proportion to
+        their posterior probabilities.  ``False``: only the most probable one.
 
     Returns
     -------
@@ -261,28 +391,27 @@ def forecast_demand(
     ratio = horizon_steps / n_hist
     rng_boot, rng_sim, rng_over = _streams(seed, 3)
 
-    fit = fit_ets(
+    values, fit, pp, _ = simulate_history(
         np.log(ms.fit_series.to_numpy()),
         period=ms.period,
-        horizon_steps=horizon_steps,
-        freq_label=ms.freq,
-    )
-    if parameter_uncertainty:
-        paramsets, diag = posterior_draws(
-            fit, int(n_refits), int(n_paths), rng_boot, progress=progress
-        )
-    else:
-        paramsets = [fit.state]
-    values = simulate(
-        paramsets,
-        int(n_paths),
-        buckets,
-        horizon_months,
-        rng_sim,
-        trend=fit.candidate.trend,
-        n_history=n_hist,
+        freq=ms.freq,
+        buckets=buckets,
+        n_buckets=horizon_months,
+        n_paths=int(n_paths),
+        rng_fit=rng_boot,
+        rng_sim=rng_sim,
+        annual_growth=annual_growth,
+        parameter_uncertainty=parameter_uncertainty,
+        model_averaging=model_averaging,
+        n_refits=n_refits,
+        progress=progress,
     )
     values, overlay_notes = apply_overlays(values, growth=growth, launches=launches, rng=rng_over)
+    info: dict = {}
+    if ceiling is not None:
+        values, ceiling_info = apply_ceiling(values, ceiling, rng=rng_over)
+        info["ceiling"] = ceiling_info
+        overlay_notes.append(f"ceiling (median {ceiling_info['p50']:.4g} units/month)")
     if not np.all(np.isfinite(values)) or not np.all(values > 0):
         raise RoicastError(
             "forecast: simulated demand overflowed or is not positive; the history's fitted "
@@ -291,24 +420,51 @@ def forecast_demand(
 
     warnings_ = list(hist.warnings) + list(ms.notes)
     step = _STEP_NAME[ms.freq]
+    months = month_labels(start_p, horizon_months)
+    info["model_weights"] = dict(fit.weights)
+    if parameter_uncertainty:
+        drift_post = pp.drift
+    else:  # the posterior of the drift all the same, for the report
+        drift_post = draw_path_params(fit, int(n_refits), 4000, rng_boot)[0].drift
+    info["trend"] = _trend_info(fit, drift_post)
+    info["tail"] = _tail_info(values, months)
     if ratio > EXTRAPOLATION_WARN_RATIO:
         warnings_.append(
             f"extrapolating far: the study ends {horizon_steps} {step}s after a history of "
-            f"{n_hist} {step}s (ratio {ratio:.1f}×); the bands come from the fitted model "
-            "and its parameter uncertainty, not from data that far out"
+            f"{n_hist} {step}s (ratio {ratio:.1f}×); the long-run trend comes from the growth "
+            f"prior ({info['trend']['prior']}) more than from the data"
         )
-    warnings_ += fit.notes
-    model = _model_text(ms, fit.name, fit.candidate.seasonal)
+    tr = info["trend"]
+    if tr["prior"] == "default" and tr["dominated_by"] == "prior":
+        warnings_.append(
+            "no growth view stated and the history is too short to pin the long-run trend "
+            f"(posterior/prior width {tr['sd_ratio']:.2f}): the default prior "
+            "(median 0 %/yr, P10–P90 −47 %…+90 %/yr) sets the long run; state annual_growth"
+        )
+    if tr["prior"] == "stated" and tr["dominated_by"] == "data":
+        p50 = tr["posterior_p50"]
+        if not tr["prior_p10"] <= p50 <= tr["prior_p90"]:
+            warnings_.append(
+                f"the history's growth ({p50:+.0%}/yr) lies outside the stated growth prior's "
+                f"P10–P90 ({tr['prior_p10']:+.0%}…{tr['prior_p90']:+.0%}/yr); the data dominated"
+            )
+    warnings_ += _tail_warning(info["tail"])
+    best = fit.best
+    model = (
+        _model_text(ms, "Bayesian average of ETS+drift", best.seasonal)
+        + f" (most probable {best.name}, weight {fit.weights[best.name]:.2f})"
+    )
     if parameter_uncertainty:
-        model += (
-            f", parameter uncertainty: {n_refits} posterior draws of the smoothing "
-            f"parameters (ESS {diag['ess']:.0f} of {diag['n_draws']})"
-        )
+        model += f", parameter uncertainty: {n_refits} posterior parameter sets"
+    else:
+        model += ", posterior mode (no parameter uncertainty)"
     if overlay_notes:
         model += "; " + "; ".join(overlay_notes)
-    params = dict(fit.params)
-    params["sigma"] = fit.state.sigma
-    months = month_labels(start_p, horizon_months)
+    params = {
+        key: float(np.median(getattr(pp, key)))
+        for key in ("alpha", "beta", "gamma", "phi", "sigma")
+    }
+    params["annual_growth"] = float(np.median(fit.prior.annual(pp.drift)))
     paths = _paths_array(
         values,
         months,
@@ -318,12 +474,13 @@ def forecast_demand(
         paths=paths,
         model=model,
         params=params,
-        aicc=dict(fit.aicc),
+        aicc={k: -2.0 * v for k, v in fit.log_evidence.items()},
         warnings=warnings_,
         history_monthly=history_monthly(ms),
         history=hist.series,
         extrapolation_ratio=float(ratio),
         n_refits=int(n_refits) if parameter_uncertainty else 0,
+        info=info,
     )
 
 
@@ -337,6 +494,7 @@ def forecast_from_growth(
     seed: int | np.random.Generator = 0,
     growth=None,
     launches: Sequence = (),
+    ceiling=None,
 ) -> Forecast:
     """Demand paths without history, from a start volume and a growth rate.
 
@@ -362,8 +520,8 @@ def forecast_from_growth(
         Number of paths.
     seed : int or numpy.random.Generator
         Same seed, same paths.
-    growth, launches
-        Overlays, as in :func:`forecast_demand`.
+    growth, launches, ceiling
+        Overlays and ceiling, as in :func:`forecast_demand`.
 
     Returns
     -------
@@ -385,14 +543,16 @@ def forecast_from_growth(
     t = np.arange(horizon_months)
     values = v0[:, None] * np.exp(np.log1p(g)[:, None] * t[None, :] / 12.0)
     values, notes = apply_overlays(values, growth=growth, launches=launches, rng=rng_over)
+    info: dict = {}
+    if ceiling is not None:
+        values, info["ceiling"] = apply_ceiling(values, ceiling, rng=rng_over)
+        notes.append(f"ceiling (median {info['ceiling']['p50']:.4g} units/month)")
+    months = month_labels(start_p, horizon_months)
+    info["tail"] = _tail_info(values, months)
     model = "growth: D[t] = V0·(1+g)^((t−1)/12), V0 and g drawn per path"
     if notes:
         model += "; " + "; ".join(notes)
-    paths = _paths_array(
-        values,
-        month_labels(start_p, horizon_months),
-        {"unit": "volume", "model": model, "history_freq": "none"},
-    )
+    paths = _paths_array(values, months, {"unit": "volume", "model": model, "history_freq": "none"})
     return Forecast(
         paths=paths,
         model=model,
@@ -401,5 +561,6 @@ def forecast_from_growth(
             "annual_growth_median": float(np.median(g)),
         },
         aicc={},
-        warnings=[],
+        warnings=_tail_warning(info["tail"]),
+        info=info,
     )

@@ -1,5 +1,11 @@
 """ETS on log volume: candidate family, AICc selection, parameter posterior, simulation.
 
+.. note:: :func:`roicast.forecast.forecast_demand` now uses the ETS-with-drift
+   family of :mod:`roicast.forecast.averaging` (growth prior, model averaging).
+   This module is the previous forecaster (AICc selection of one model), kept
+   as the ``today`` reference of ``benchmarks/backtest_short.py`` and for its
+   pieces (``_trend_scale``, :class:`PathParams`) that the new one reuses.
+
 All models are additive-error ETS models on ``y = log(volume)`` (so volumes stay
 positive and growth is multiplicative).  In the form of Hyndman et al. (2008),
 with level ``l``, trend ``b``, seasonal ``s`` of period ``m``, damping ``φ``::
@@ -395,6 +401,7 @@ class PathParams:
     level: np.ndarray
     trend: np.ndarray
     season: np.ndarray  # (P, m), as in ParamSet
+    drift: np.ndarray | None = None  # (P,) long-run drift μ per step (None: 0)
 
     def __len__(self) -> int:
         return len(self.alpha)

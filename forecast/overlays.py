@@ -13,6 +13,17 @@ later month is ``(t − 1)`` months of extra compound growth further along.
 
 Launches / migrations: ``(k, F)`` multiplies months ``k, k+1, ..., H`` by a
 factor ``f`` drawn from ``F`` (``f > 0``; ``f = 1.3`` is a 30 % step up).
+
+Ceiling: saturating (logistic) growth towards a ceiling ``C`` (units a month,
+one draw per path), applied to each path relative to its first month
+``B = D[1]``::
+
+    D'[t] = C·D[t] / (C + D[t] − B)
+
+For an exponential path ``D[t] = B e^{rt}`` this is exactly the logistic
+(Verhulst) curve ``C / (1 + (C/B − 1) e^{−rt})`` through ``B`` at ``t = 1``: the
+first month is unchanged, demand far below ``C`` follows the forecast, and no
+month exceeds ``C`` (a path that starts at or above its ceiling is held at ``C``).
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import numpy as np
 
 from roicast.errors import RoicastError
 
-__all__ = ["apply_overlays", "draw", "stratified_uniforms"]
+__all__ = ["apply_ceiling", "apply_overlays", "draw", "stratified_uniforms"]
 
 
 def stratified_uniforms(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -108,3 +119,45 @@ def apply_overlays(
         out[:, month - 1 :] *= f[:, None]
         notes.append(f"launch at month {month} (median ×{np.median(f):.3g})")
     return out, notes
+
+
+def apply_ceiling(
+    paths: np.ndarray, ceiling, *, rng: np.random.Generator
+) -> tuple[np.ndarray, dict]:
+    """Saturate ``(path, month)`` demand at a ceiling drawn per path (module notes).
+
+    Parameters
+    ----------
+    paths : numpy.ndarray
+        ``(n_paths, horizon)`` demand (> 0); not modified.
+    ceiling : distribution or float
+        Units a month (``> 0``).
+    rng : numpy.random.Generator
+        Source of the stratified uniforms.
+
+    Returns
+    -------
+    paths : numpy.ndarray
+        ``D'[p, t] = C_p D[p, t] / (C_p + D[p, t] − B_p)``, ``B_p = min(D[p, 1], C_p)``.
+    info : dict
+        ``p10``, ``p50``, ``p90`` of the ceiling draws and ``share_capped``, the
+        share of paths whose first month already reached their ceiling.
+    """
+    n = paths.shape[0]
+    c = draw(ceiling, n, rng, name="ceiling")
+    if np.any(c <= 0):
+        raise RoicastError(
+            f"ceiling: draws down to {c.min():g}; a ceiling must be > 0 units a month"
+        )
+    first = paths[:, :1]
+    capped = first[:, 0] >= c
+    base = np.minimum(first, c[:, None])
+    out = c[:, None] * paths / (c[:, None] + paths - base)
+    q = np.quantile(c, [0.1, 0.5, 0.9])
+    info = {
+        "p10": float(q[0]),
+        "p50": float(q[1]),
+        "p90": float(q[2]),
+        "share_capped": float(np.mean(capped)),
+    }
+    return out, info
