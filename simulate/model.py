@@ -148,8 +148,24 @@ _LOWER: dict[str, tuple[float, bool]] = {
     "pricing.stranded_recovery": (0.0, False),
     "optimized.throughput_gain_at_peak": (0.0, True),
     "optimized.api_price_per_million": (0.0, False),
+    "onprem.owned_instances": (0.0, False),
+    "onprem.purchase_price": (0.0, False),
+    "onprem.useful_life_years": (0.0, True),
+    "onprem.salvage_fraction": (0.0, False),
+    "onprem.lot_size": (0.0, True),
+    "onprem.lead_time_months": (0.0, False),
+    "onprem.burst_price": (0.0, False),
+    "onprem.power_kw_busy": (0.0, False),
+    "onprem.power_kw_idle": (0.0, False),
+    "onprem.pue": (1.0, False),
+    "onprem.energy_price": (0.0, False),
+    "onprem.energy_annual_change": (-1.0, True),
 }
-_UPPER: dict[str, float] = {"demand": 1.0, "pricing.stranded_recovery": 1.0}
+_UPPER: dict[str, float] = {
+    "demand": 1.0,
+    "pricing.stranded_recovery": 1.0,
+    "onprem.salvage_fraction": 1.0,
+}
 
 
 #: Inputs added after the first release, with the value that leaves the model as it was.
@@ -163,6 +179,19 @@ NEUTRAL_INPUTS: dict[str, float | str] = {
     "pricing.stranded_recovery": 0.0,
     "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
     "optimized.api_price_per_million": 0.0,
+    # on-prem (issue 16): only read for a fleet on platform "onprem"
+    "onprem.owned_instances": 0.0,
+    "onprem.purchase_price": 0.0,
+    "onprem.useful_life_years": 4.0,
+    "onprem.salvage_fraction": 0.0,
+    "onprem.lot_size": 1.0,
+    "onprem.lead_time_months": 0.0,
+    "onprem.burst_price": 0.0,
+    "onprem.power_kw_busy": 0.0,
+    "onprem.power_kw_idle": 0.0,
+    "onprem.pue": 1.0,
+    "onprem.energy_price": 0.0,
+    "onprem.energy_annual_change": 0.0,
 }
 assert tuple(NEUTRAL_INPUTS) == INPUT_NAMES[L.N_INPUTS - len(NEUTRAL_INPUTS) :]
 
@@ -196,6 +225,13 @@ class FleetConfig:
     api : bool
         The optimized option is served through an API at
         ``optimized.api_price_per_million`` per million units instead of a fleet.
+    baseline_platform, optimized_platform : {"cloud", "onprem"}
+        Where each fleet runs (issue 16): ``"cloud"`` (default) rents instances
+        by the hour, as before; ``"onprem"`` owns them (the ``onprem.*``
+        inputs: purchases in lots after a lead time, burst, energy, salvage).
+        The optimized option as operated serves ``a_t`` of the load on its own
+        platform and ``1 - a_t`` on the baseline's.  An API option
+        (``api=True``) has no fleet, so it cannot be ``"onprem"``.
 
     Attributes
     ----------
@@ -206,8 +242,20 @@ class FleetConfig:
     provisioning: str = "average"
     profiles: np.ndarray = field(default_factory=lambda: _FLAT)
     api: bool = False
+    baseline_platform: str = "cloud"
+    optimized_platform: str = "cloud"
 
     def __post_init__(self) -> None:
+        for name in ("baseline_platform", "optimized_platform"):
+            value = getattr(self, name)
+            if value not in L.PLATFORMS:
+                raise RoicastError(
+                    f"fleet.{name}: {value!r} is not one of {', '.join(L.PLATFORMS)}"
+                )
+        if self.api and self.optimized_platform == "onprem":
+            raise RoicastError(
+                "fleet.optimized_platform: 'onprem' with api=True; an API option has no fleet to own"
+            )
         if self.provisioning not in L.PROVISIONING:
             raise RoicastError(
                 f"fleet.provisioning: {self.provisioning!r} is not one of {', '.join(L.PROVISIONING)}"
@@ -242,6 +290,11 @@ class FleetConfig:
     @property
     def policy(self) -> int:
         return L.PROVISIONING.index(self.provisioning)
+
+    @property
+    def onprem(self) -> tuple[bool, bool]:
+        """Whether the baseline and the optimized fleet are owned."""
+        return self.baseline_platform == "onprem", self.optimized_platform == "onprem"
 
 
 def neutral_inputs(inputs: np.ndarray) -> np.ndarray:
@@ -393,6 +446,7 @@ def _simulate_unchecked(
         fl.policy,
         fl.profiles,
         fl.api,
+        fl.onprem if any(fl.onprem) else None,
         metrics,
         series,
     )
@@ -555,4 +609,11 @@ def simulate(
     fl = _DEFAULT_FLEET if fleet is None else fleet
     ds.attrs["provisioning"] = fl.provisioning
     ds.attrs["api"] = int(fl.api)
+    ds.attrs["baseline_platform"] = fl.baseline_platform
+    ds.attrs["optimized_platform"] = fl.optimized_platform
+    ds["first_purchase_month_baseline"].attrs["note"] = "inf: no purchase within the horizon"
+    ds["first_purchase_month_optimized"].attrs["note"] = "inf: no purchase within the horizon"
+    ds["purchase_deferral_months"].attrs["note"] = (
+        "inf: the optimized fleet buys nothing within the horizon; NaN: the baseline buys nothing"
+    )
     return ds
