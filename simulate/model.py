@@ -97,6 +97,69 @@ Fleet outputs per draw: peak instances ``max_t max_j n_tj`` (average fleet:
 ``Σ_t f_t S_t``.  The optimized fleet's outputs (and its cost per million)
 describe it as if live over the whole horizon; the monthly series blend it
 with the baseline by ``a_t`` like the spend.
+
+The on-prem model (issue 16; ``FleetConfig(baseline_platform=, optimized_platform=)``)
+------------------------------------------------------------------------------------
+
+A fleet on platform ``"onprem"`` owns whole servers instead of renting
+instance-hours.  Its requirement in slot ``j`` of month ``t`` is the fleet
+model's ``n_tj`` (``autoscale``, ``peak``; ``average``: ``max(x_t r_j, m)``,
+the fractional load floored per slot).  The optimized option *as operated*
+runs share ``a_t`` of the load on its platform and ``1 - a_t`` on the
+baseline's; its owned fleet (if either side is owned) needs
+
+.. math::
+
+    n^{op}_{tj} = [\\text{base owned}](1 - a_t) n^0_{tj} + [\\text{opt owned}]\\, a_t n^1_{tj}
+
+and its rented part costs ``a_t C^1_t + (1 - a_t) C^0_t`` with ``C`` the
+cloud spend of a rented configuration (an owned configuration's ``C`` is its
+stranded commitment, below).  Each owned fleet (baseline; option as operated;
+option as if live all along, for its cost per million) evolves month by month
+from ``O_0 = N_own`` (``owned_instances``, new at the study start), with
+``ℓ = ⌈lead_time_months⌉`` whole months, lot size ``q``:
+
+1. lots due arrive: ``O_t = O_{t-1} + A_t``;
+2. ordering rule (myopic): with ``N_t = max_j n_tj`` and ``Q_t`` instances on
+   order, if ``N_t > O_t + Q_t`` order ``k_t = ⌈(N_t - O_t - Q_t)/q⌉`` lots,
+   paid now (``k_t q c_hw``), in service from month ``t + ℓ`` (``ℓ = 0``: this
+   month); lots due after the horizon stay on order;
+3. hours: busy ``B_t = (h/P) Σ_j min(n_tj, O_t)``, idle
+   ``I_t = (h/P) Σ_j (O_t - n_tj)^+``, burst ``X_t = (h/P) Σ_j (n_tj - O_t)^+``.
+
+.. math::
+
+    \\text{cash}_t = k_t q c_{hw} + (B_t w_b + I_t w_i)\\,\\text{PUE}\\,e_t
+                  + X_t\\, b \\tfrac{P_t}{p_0} - [t = H]\\,\\text{Salv}
+
+    e_t = e_0 (1 + g_e)^{(t-1)/12}
+
+(``w_b``, ``w_i`` kW per server busy and idle; ``b`` the burst price, which
+follows the cloud price path ``P_t / p_0``).  Hardware depreciates straight
+line from ``c_hw`` to ``f_s c_hw`` over ``L = 12 ·`` ``useful_life_years``
+months of service, ``δ = c_hw (1 - f_s) / L`` a month; a lot in service from
+month ``a`` has book value ``c_hw - δ min(H - a + 1, L)`` at the horizon
+(``f_s c_hw`` once past its life: it keeps serving, no replacement).
+``Salv`` = book value of the lots bought within the horizon + ``c_hw`` per
+instance still on order; the initial fleet's resale value is the same in
+every option, so it is no cash flow.  Undiscounted, purchases minus salvage
+equal the depreciation of the lots bought.
+
+Savings ``= Σ_t (C^0_t + cash^0_t) - (a_t C^1_t + (1 - a_t) C^0_t + cash^{op}_t)``;
+``CF_t``, NPV, payback, IRR and ROI use this cash.  TCO replaces purchases and
+salvage by depreciation: ``TCO = Σ_t (C_t + \\text{energy}_t + \\text{burst}_t)
++ Dep`` with ``Dep = δ [N_own min(H, L) + Σ_a A_a min(H - a + 1, L)]`` (the
+initial fleet included), and the cost per million is ``TCO / Σ D`` (the
+option's as if live all along).  A cloud commitment behind an owned fleet is
+all stranded: ``C_t = f_t c h p_c (1 - ϱ)``.  A rented fleet is the cloud
+model unchanged (the on-prem inputs are not read).
+
+On-prem outputs per draw: lots bought, first purchase month (``inf`` if none),
+``purchase_deferral_months`` = optimized minus baseline first purchase
+(``inf`` when only the baseline buys, NaN when the baseline buys nothing),
+CapEx (``Σ k q c_hw``), salvage, energy cost, burst instance-hours; monthly:
+owned instances in service and instances ordered, baseline and option as
+operated (zeros for a rented fleet).
 """
 
 from __future__ import annotations
