@@ -12,6 +12,12 @@ The fleet model (issue 12): the average fleet against autoscaling with four
 168-slot (hour of week) profiles, a lag of 0-6 hours, load-dependent gain and,
 in a second run, commitments; target autoscale ≤ 3× the average time per
 draw-month (ratio measured in this run, all threads, no monthly series).
+
+The on-prem model (issue 16): both fleets owned (purchases in lots after a lead
+time, burst, energy, depreciation and salvage; three owned fleets per draw:
+baseline, option as operated, option as if live all along), on the average
+flat fleet and on autoscaling with the 168-slot profiles; printed as ns per
+draw-month and the ratio to the average (cloud) mode of the same run.
 """
 
 from __future__ import annotations
@@ -74,6 +80,30 @@ def with_fleet(x: np.ndarray, *, commitments: bool, seed: int = 2) -> np.ndarray
         x[:, col["pricing.committed_instances"]] = rng.integers(0, 4, n)
         x[:, col["pricing.commitment_months"]] = rng.uniform(0, 36, n)
         x[:, col["pricing.stranded_recovery"]] = rng.uniform(0, 0.5, n)
+    return np.ascontiguousarray(x)
+
+
+def with_onprem(x: np.ndarray, seed: int = 4) -> np.ndarray:
+    """The inputs with uncertain on-prem hardware, lots, lead times and energy."""
+    rng = np.random.default_rng(seed)
+    n = x.shape[0]
+    col = {name: j for j, name in enumerate(INPUT_NAMES)}
+    x = x.copy()
+    for name, v in {
+        "onprem.owned_instances": rng.integers(0, 12, n),
+        "onprem.purchase_price": rng.uniform(1.5e5, 3.5e5, n),
+        "onprem.useful_life_years": rng.uniform(3, 5, n),
+        "onprem.salvage_fraction": rng.uniform(0, 0.2, n),
+        "onprem.lot_size": rng.integers(1, 9, n),
+        "onprem.lead_time_months": rng.uniform(1, 6, n),
+        "onprem.burst_price": rng.uniform(3, 6, n),
+        "onprem.power_kw_busy": rng.uniform(5, 8, n),
+        "onprem.power_kw_idle": rng.uniform(1.5, 2.5, n),
+        "onprem.pue": rng.uniform(1.1, 1.5, n),
+        "onprem.energy_price": rng.uniform(0.08, 0.2, n),
+        "onprem.energy_annual_change": rng.uniform(0, 0.05, n),
+    }.items():
+        x[:, col[name]] = v
     return np.ascontiguousarray(x)
 
 
@@ -155,6 +185,33 @@ def main() -> None:
         print(
             f"  {label}: average {avg / dm * 1e9:6.1f} ns/draw-month, autoscale (168 slots) "
             f"{aut / dm * 1e9:6.1f} ns/draw-month, ratio {aut / avg:.2f}x (target <= 3x)"
+        )
+    print("on-prem model (both fleets owned), all threads, no monthly series, IRR on:")
+    xo = with_onprem(with_fleet(x, commitments=False))
+    avg = best_of(
+        lambda: simulate_arrays(xo, demand, seed=1, discount_rate=0.1, monthly=False),
+        args.repeat,
+    )
+    for label, fl in (
+        (
+            "average, flat     ",
+            FleetConfig(baseline_platform="onprem", optimized_platform="onprem"),
+        ),
+        (
+            "autoscale, 168 slots",
+            FleetConfig("autoscale", prof, baseline_platform="onprem", optimized_platform="onprem"),
+        ),
+    ):
+        simulate_arrays(xo[:10], demand, seed=1, discount_rate=0.1, fleet=fl)  # compile / load
+        own = best_of(
+            lambda fl=fl: simulate_arrays(
+                xo, demand, seed=1, discount_rate=0.1, monthly=False, fleet=fl
+            ),
+            args.repeat,
+        )
+        print(
+            f"  on-prem {label}: {own / dm * 1e9:6.1f} ns/draw-month, average (cloud) "
+            f"{avg / dm * 1e9:6.1f} ns/draw-month, ratio {own / avg:.2f}x"
         )
     s_np = best_of(
         lambda: simulate_reference(x, demand, seed=1, discount_rate=0.1), max(1, args.repeat // 2)

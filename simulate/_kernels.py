@@ -19,6 +19,7 @@ from roicast.simulate._layout import (
     HOURS_PER_MONTH,
     I_API_PRICE,
     I_B,
+    I_BURST,
     I_CE,
     I_COMMIT_MONTHS,
     I_COMMIT_N,
@@ -27,38 +28,62 @@ from roicast.simulate._layout import (
     I_DELTA,
     I_DEMAND,
     I_E,
+    I_ENERGY,
+    I_ENERGY_R,
     I_GAIN,
     I_GAIN_PEAK,
+    I_HW_PRICE,
+    I_KW_BUSY,
+    I_KW_IDLE,
     I_L,
     I_LAG,
     I_LAMBDA,
+    I_LEAD,
+    I_LIFE,
+    I_LOT,
     I_M0,
     I_M1,
+    I_OWNED,
     I_P0,
     I_PHI,
+    I_PUE,
     I_R,
     I_R_RAMP,
     I_RECOVERY,
     I_RHO,
+    I_SALVAGE,
     I_SIGMA,
     I_T,
     I_TAU0,
     I_U0,
     I_U1,
     I_V,
+    M_BURST0,
+    M_BURST1,
+    M_CAPEX0,
+    M_CAPEX1,
     M_CPM0,
     M_CPM1,
+    M_DEFER,
     M_DEMAND,
     M_DPAYBACK,
+    M_ENERGY0,
+    M_ENERGY1,
+    M_FIRST0,
+    M_FIRST1,
     M_GAIN,
     M_HOURS_SAVED,
     M_INVESTMENT,
     M_IRR,
+    M_LOTS0,
+    M_LOTS1,
     M_NPV,
     M_PAYBACK,
     M_PEAK0,
     M_PEAK1,
     M_ROI,
+    M_SALVAGE0,
+    M_SALVAGE1,
     M_SAVINGS,
     M_STRANDED0,
     M_STRANDED1,
@@ -70,11 +95,15 @@ from roicast.simulate._layout import (
     POLICY_AUTOSCALE,
     POLICY_AVERAGE,
     POLICY_PEAK,
+    S_BOUGHT0,
+    S_BOUGHT1,
     S_COST0,
     S_COST1,
     S_CUM,
     S_HOURS0,
     S_HOURS1,
+    S_OWNED0,
+    S_OWNED1,
     S_PEAK0,
     S_PEAK1,
 )
@@ -311,6 +340,116 @@ def _fleet_month(policy, dk, r, w, r_max, r_mean, q, q_mean, varied, floor, c, c
     return g_h, over * rep, under * rep, cap, peak
 
 
+#: A requirement within a relative 1e-12 of the capacity owned and on order orders nothing.
+_ORDER_SLACK = 1.0 + 1e-12
+
+
+@_jit(inline="always")
+def owned_requirement(policy, x, w, w_max, floor, q, varied, out):
+    """Instances an owned fleet needs in each slot of one month: ``(Σ n_j, Σ n_j q_j, max n_j)``.
+
+    As :func:`slot_instances`, except that the average policy's fractional
+    fleet is floored slot by slot, ``n_j = max(x w_j, m)`` (an owned fleet has
+    no month-level floor to share).  ``q_j = g_j / g`` (used when ``varied``)
+    weighs the full-speed capacity.
+    """
+    p = w.shape[0]
+    slot_instances(policy, x, w, w_max, floor, out)
+    total = 0.0
+    cap = 0.0
+    peak = 0.0
+    for j in range(p):
+        if policy == POLICY_AVERAGE and out[j] < floor:
+            out[j] = floor
+        total += out[j]
+        cap += out[j] * q[j] if varied else out[j]
+        peak = max(peak, out[j])
+    return total, cap, peak
+
+
+@_jit(inline="always")
+def owned_month(t, n, state, arrivals, lot, lead, horizon):
+    """One month of an owned fleet: arrivals, the ordering rule, then the hours.
+
+    Parameters
+    ----------
+    t : int
+        Month, 1-based.
+    n : float64[P]
+        Instances required in each slot.
+    state : float64[2]
+        ``[owned, on_order]``: instances in service and ordered but not
+        arrived; updated in place.
+    arrivals : float64[horizon + 1]
+        ``arrivals[m]``: purchased instances entering service at the start of
+        month ``m``; updated in place (index 0 unused).
+    lot : float
+        Instances per lot.
+    lead : int
+        Lead time in whole months.
+    horizon : int
+        Months simulated; lots due later never arrive (they stay on order).
+
+    Returns
+    -------
+    lots : float
+        Lots ordered (and paid) this month: ``⌈(max_j n_j - owned - on_order) / lot⌉``
+        when the peak requirement exceeds what is owned and on order, else 0.
+    busy, idle, burst : float
+        Instance-hours of owned instances serving, owned instances idle, and
+        load above the owned fleet (burst to cloud).
+    """
+    p = n.shape[0]
+    state[0] += arrivals[t]
+    state[1] -= arrivals[t]
+    peak = n[0]
+    for j in range(1, p):
+        peak = max(peak, n[j])
+    have = state[0] + state[1]
+    lots = 0.0
+    if peak > have * _ORDER_SLACK:
+        lots = _whole((peak - have) / lot)
+        bought = lots * lot
+        if lead == 0:
+            state[0] += bought
+            arrivals[t] += bought
+        else:
+            state[1] += bought
+            if t + lead <= horizon:
+                arrivals[t + lead] += bought
+    owned = state[0]
+    busy = 0.0
+    burst = 0.0
+    for j in range(p):
+        busy += min(n[j], owned)
+        burst += max(n[j] - owned, 0.0)
+    rep = HOURS_PER_MONTH / p
+    return lots, busy * rep, (owned * p - busy) * rep, burst * rep
+
+
+@_jit(inline="always")
+def owned_book(arrivals, on_order, owned0, price, life_m, salvage_fraction, horizon):
+    """Depreciation over the horizon and salvage at its end: ``(Dep, Salv)``.
+
+    Straight line from ``price`` to ``salvage_fraction · price`` over
+    ``life_m`` months of service, ``δ = price (1 - salvage_fraction) / life_m``
+    a month.  The initial fleet (``owned0``, new at the study start) and every
+    delivered lot depreciate for their months in service within the horizon;
+    lots still on order at the end are worth their price.  ``Salv`` covers the
+    purchased lots only (the initial fleet's resale value is the same in every
+    option, so it is no cash flow of the study).
+    """
+    rate = price * (1.0 - salvage_fraction) / life_m
+    dep = owned0 * rate * min(float(horizon), life_m)
+    salv = on_order * price
+    for m in range(1, horizon + 1):
+        if arrivals[m] != 0.0:
+            used = rate * min(float(horizon - m + 1), life_m)
+            dep += arrivals[m] * used
+            salv += arrivals[m] * (price - used)
+    return dep, salv
+
+
 @_jit
 def _simulate_draw(
     i,
@@ -324,6 +463,7 @@ def _simulate_draw(
     policy,
     profiles,
     api,
+    onprem,
     metrics,
     series,
     cf,
@@ -337,6 +477,11 @@ def _simulate_draw(
     q,
     nbuf,
     tmp,
+    nb0,
+    nb1,
+    nop,
+    arr,
+    st,
 ):
     horizon = demand.shape[1]
     n_paths = demand.shape[0]
@@ -419,9 +564,58 @@ def _simulate_draw(
     commit_price = x[I_COMMIT_RATIO] * x[I_P0]
     recovery = x[I_RECOVERY]
     api_price = x[I_API_PRICE] / 1e6
-    same_type = rho == 1.0 and not api
+    # `onprem` None (every fleet rented) is pruned at compile time: that specialization
+    # is the cloud model's code as it was, so its numbers do not move by a bit
+    onprem0 = False
+    onprem1 = False
+    if onprem is not None:
+        onprem0 = onprem[0]
+        onprem1 = onprem[1]
+    same_type = rho == 1.0 and not api and not onprem1
     peak_per0 = s_max / (k0 * HOURS_PER_MONTH)  # busiest slot's instances per unit of demand
     peak_per1 = s_max / (k1 * HOURS_PER_MONTH)
+
+    # On-prem (issue 16): owned fleets. Row 0 of `st`/`arr` is the baseline, 1 the
+    # optimized option as operated, 2 the optimized fleet as if live all along.
+    owned = onprem0 or onprem1
+    rep_h = HOURS_PER_MONTH / n_slots
+    hw_price = x[I_HW_PRICE]
+    owned_start = x[I_OWNED]
+    lot = x[I_LOT]
+    lead = int(_whole(x[I_LEAD]))
+    life_m = 12.0 * x[I_LIFE]
+    salvage_frac = x[I_SALVAGE]
+    kw_busy = x[I_KW_BUSY]
+    kw_idle = x[I_KW_IDLE]
+    pue_energy = x[I_PUE] * x[I_ENERGY]
+    energy_drift = math.log1p(x[I_ENERGY_R]) / 12.0
+    burst_rel = x[I_BURST] / x[I_P0]
+    bw0 = w0 if policy == POLICY_AUTOSCALE else s
+    bw1 = w1 if policy == POLICY_AUTOSCALE else r1
+    own = arr[3]  # own[t]: the owned fleets' cash of month t, baseline minus option
+    if owned:
+        for k in range(3):
+            st[k, 0] = owned_start
+            st[k, 1] = 0.0
+            for m in range(horizon + 1):
+                arr[k, m] = 0.0
+    lots0 = 0.0
+    lots1 = 0.0
+    first0 = np.inf
+    first1 = np.inf
+    energy0 = 0.0
+    energy1 = 0.0
+    burst0 = 0.0
+    burst1 = 0.0
+    extra0 = 0.0  # energy + burst spend, the TCO's running costs of the owned fleets
+    extra1 = 0.0
+    extra_full = 0.0
+    salv0 = 0.0
+    salv1 = 0.0
+    dep0 = 0.0
+    dep1 = 0.0
+    dep_full = 0.0
+    blend1 = 0.0
 
     # Model churn: Poisson events after go-live; each costs upd_cost in its month
     # and takes the optimisation down for `delta` months (union of the intervals).
@@ -490,7 +684,16 @@ def _simulate_draw(
         # share of month t under the commitment (prorated in a partial last month)
         f = min(1.0, max(0.0, commit_months - (t - 1)))
         commit = f > 0.0
-        if policy == POLICY_AVERAGE and not commit:
+        if onprem0:
+            g0, cp0, n0 = owned_requirement(
+                policy, d / k0 / HOURS_PER_MONTH, bw0, s_max, m0, q, False, nb0
+            )
+            g0 *= rep_h
+            cp0 *= rep_h
+            # a cloud commitment is all stranded behind an owned fleet
+            c0 = f * commit_n * HOURS_PER_MONTH * commit_price * (1.0 - recovery)
+            stranded0 += f * commit_n * HOURS_PER_MONTH
+        elif policy == POLICY_AVERAGE and not commit:
             # today's fractional model, bit for bit
             g0 = max(d / k0, floor0)
             n0 = max(d * peak_per0, m0)
@@ -518,6 +721,13 @@ def _simulate_draw(
             n1 = 0.0
             cp1 = 0.0
             c1 = d * api_price
+        elif onprem1:
+            g1, cp1, n1 = owned_requirement(
+                policy, d / k1 / HOURS_PER_MONTH, bw1, r1_max, m1, q, varied, nb1
+            )
+            g1 *= rep_h
+            cp1 *= rep_h
+            c1 = 0.0  # plus the stranded commitment, below
         elif policy == POLICY_AVERAGE and not commit and not varied:
             g1 = max(d / k1, floor1)
             n1 = max(d * peak_per1, m1)
@@ -586,7 +796,95 @@ def _simulate_draw(
             series[S_HOURS1, i, t - 1] = a * g1 + (1.0 - a) * g0
             series[S_PEAK0, i, t - 1] = n0
             series[S_PEAK1, i, t - 1] = a * n1 + (1.0 - a) * n0
+        if owned:
+            # kept apart from the cloud arithmetic above (fastmath may reassociate
+            # sums), so that rented fleets give the same numbers bit for bit
+            cash0 = 0.0
+            cash1 = 0.0
+            e_t = pue_energy * math.exp((t - 1) * energy_drift)  # $ per IT kWh
+            b_t_price = burst_rel * price  # burst $ per instance-hour
+            if onprem0:
+                lots, busy, idle, over = owned_month(t, nb0, st[0], arr[0], lot, lead, horizon)
+                en = (busy * kw_busy + idle * kw_idle) * e_t
+                run = en + over * b_t_price
+                cash0 = lots * lot * hw_price + run
+                extra0 += run
+                energy0 += en
+                burst0 += over
+                lots0 += lots
+                if lots > 0.0 and first0 == np.inf:
+                    first0 = float(t)
+                if store:
+                    series[S_OWNED0, i, t - 1] = st[0, 0]
+                    series[S_BOUGHT0, i, t - 1] = lots * lot
+            # the optimized option as operated: share a on the optimized fleet
+            for j in range(n_slots):
+                v = 0.0
+                if onprem0:
+                    v += (1.0 - a) * nb0[j]
+                if onprem1:
+                    v += a * nb1[j]
+                nop[j] = v
+            lots, busy, idle, over = owned_month(t, nop, st[1], arr[1], lot, lead, horizon)
+            en = (busy * kw_busy + idle * kw_idle) * e_t
+            run = en + over * b_t_price
+            cash1 = lots * lot * hw_price + run
+            extra1 += run
+            energy1 += en
+            burst1 += over
+            lots1 += lots
+            if lots > 0.0 and first1 == np.inf:
+                first1 = float(t)
+            if store:
+                series[S_OWNED1, i, t - 1] = st[1, 0]
+                series[S_BOUGHT1, i, t - 1] = lots * lot
+            if onprem1:
+                lots, busy, idle, over = owned_month(t, nb1, st[2], arr[2], lot, lead, horizon)
+                extra_full += (busy * kw_busy + idle * kw_idle) * e_t + over * b_t_price
+            if t == horizon:
+                if onprem0:
+                    dep0, salv0 = owned_book(
+                        arr[0], st[0, 1], owned_start, hw_price, life_m, salvage_frac, horizon
+                    )
+                    cash0 -= salv0
+                dep1, salv1 = owned_book(
+                    arr[1], st[1, 1], owned_start, hw_price, life_m, salvage_frac, horizon
+                )
+                cash1 -= salv1
+                if onprem1:
+                    dep_full, _ = owned_book(
+                        arr[2], st[2, 1], owned_start, hw_price, life_m, salvage_frac, horizon
+                    )
+            own[t] = cash0 - cash1
+            blend1 += a * c1 + (1.0 - a) * c0
+            if store:
+                series[S_COST0, i, t - 1] = c0 + cash0
+                series[S_COST1, i, t - 1] = a * c1 + (1.0 - a) * c0 + cash1
+                if not onprem0:
+                    series[S_OWNED0, i, t - 1] = 0.0
+                    series[S_BOUGHT0, i, t - 1] = 0.0
+        elif store:
+            series[S_OWNED0, i, t - 1] = 0.0
+            series[S_OWNED1, i, t - 1] = 0.0
+            series[S_BOUGHT0, i, t - 1] = 0.0
+            series[S_BOUGHT1, i, t - 1] = 0.0
+    if owned:
+        # the owned fleets' cash: purchases, energy, burst, salvage (own[t], baseline - option)
+        dfac = 1.0
+        for t in range(1, horizon + 1):
+            cf[t] += own[t]
+            cum[t] = cum[t - 1] + cf[t]
+            dfac *= vmonth
+            dcum[t] = dcum[t - 1] + cf[t] * dfac
+            gain += own[t]
+            savings += own[t]
+            if store:
+                series[S_CUM, i, t - 1] = cum[t]
     npv = dcum[horizon]
+    if owned:
+        # TCO counts the owned fleets' depreciation, not their purchases and salvage
+        tco0 += extra0 + dep0
+        cost1_full += extra_full + dep_full
 
     metrics[i, M_ROI] = (gain - invest) / invest if invest != 0.0 else np.nan
     metrics[i, M_NPV] = npv
@@ -594,7 +892,10 @@ def _simulate_draw(
     metrics[i, M_DPAYBACK] = _crossing(dcum, horizon)
     metrics[i, M_IRR] = _irr(cf, cum, horizon) if want_irr else np.nan
     metrics[i, M_TCO0] = tco0
-    metrics[i, M_TCO1] = tco0 - savings + invest
+    if owned:
+        metrics[i, M_TCO1] = blend1 + extra1 + dep1 + invest
+    else:
+        metrics[i, M_TCO1] = tco0 - savings + invest
     metrics[i, M_CPM0] = tco0 / total_demand * 1e6 if total_demand > 0.0 else np.nan
     metrics[i, M_CPM1] = cost1_full / total_demand * 1e6 if total_demand > 0.0 else np.nan
     metrics[i, M_HOURS_SAVED] = hours_saved
@@ -610,6 +911,19 @@ def _simulate_draw(
     metrics[i, M_UTIL1] = total_demand / (cap1 * tau0 * g * 3600.0) if cap1 > 0.0 else np.nan
     metrics[i, M_STRANDED0] = stranded0
     metrics[i, M_STRANDED1] = stranded1
+    metrics[i, M_LOTS0] = lots0
+    metrics[i, M_LOTS1] = lots1
+    metrics[i, M_FIRST0] = first0
+    metrics[i, M_FIRST1] = first1
+    metrics[i, M_DEFER] = first1 - first0 if first0 < np.inf else np.nan
+    metrics[i, M_CAPEX0] = lots0 * lot * hw_price
+    metrics[i, M_CAPEX1] = lots1 * lot * hw_price
+    metrics[i, M_SALVAGE0] = salv0
+    metrics[i, M_SALVAGE1] = salv1
+    metrics[i, M_ENERGY0] = energy0
+    metrics[i, M_ENERGY1] = energy1
+    metrics[i, M_BURST0] = burst0
+    metrics[i, M_BURST1] = burst1
 
 
 @_jit(parallel=True)
@@ -624,6 +938,7 @@ def simulate_kernel(
     policy,
     profiles,
     api,
+    onprem,
     metrics,
     series,
 ):
@@ -656,6 +971,9 @@ def simulate_kernel(
         ``⌊u n_profiles⌋`` with ``u`` the first uniform of its profile stream.
     api : bool
         The optimized option is served through an API (per-unit price), not a fleet.
+    onprem : None or (bool, bool)
+        Whether the baseline / optimized fleet is owned (the on-prem model);
+        ``None`` when both are rented, which compiles the cloud model alone.
     metrics : float64[n_draws, N_METRICS]
         Output, per-draw metrics in the ``M_*`` order.
     series : float64[N_SERIES, n_draws, horizon] or [N_SERIES, 0, 0]
@@ -677,6 +995,11 @@ def simulate_kernel(
         q = np.empty(n_slots)
         nbuf = np.empty(n_slots)
         tmp = np.empty(n_slots)
+        nb0 = np.empty(n_slots)
+        nb1 = np.empty(n_slots)
+        nop = np.empty(n_slots)
+        arr = np.empty((4, horizon + 1))
+        st = np.empty((3, 2))
         stop = min(n, (c + 1) * _DRAWS_PER_CHUNK)
         for i in range(c * _DRAWS_PER_CHUNK, stop):
             _simulate_draw(
@@ -691,6 +1014,7 @@ def simulate_kernel(
                 policy,
                 profiles,
                 api,
+                onprem,
                 metrics,
                 series,
                 cf,
@@ -704,4 +1028,9 @@ def simulate_kernel(
                 q,
                 nbuf,
                 tmp,
+                nb0,
+                nb1,
+                nop,
+                arr,
+                st,
             )

@@ -19,6 +19,7 @@ __all__ = [
     "N_INPUTS",
     "N_METRICS",
     "N_SERIES",
+    "PLATFORMS",
     "PROFILE_SLOTS",
     "PROVISIONING",
     "SERIES_NAMES",
@@ -59,6 +60,19 @@ INPUT_NAMES: tuple[str, ...] = (
     "pricing.stranded_recovery",
     "optimized.throughput_gain_at_peak",
     "optimized.api_price_per_million",
+    # on-prem model (issue 16); neutral values in roicast.simulate.model.NEUTRAL_INPUTS
+    "onprem.owned_instances",
+    "onprem.purchase_price",
+    "onprem.useful_life_years",
+    "onprem.salvage_fraction",
+    "onprem.lot_size",
+    "onprem.lead_time_months",
+    "onprem.burst_price",
+    "onprem.power_kw_busy",
+    "onprem.power_kw_idle",
+    "onprem.pue",
+    "onprem.energy_price",
+    "onprem.energy_annual_change",
 )
 
 #: Per-draw outputs, in the column order of the kernels.
@@ -85,6 +99,20 @@ METRIC_NAMES: tuple[str, ...] = (
     "utilization_optimized",
     "stranded_instance_hours_baseline",
     "stranded_instance_hours_optimized",
+    # on-prem model (issue 16): the optimized fleet as operated (blended by a_t)
+    "purchases_baseline",
+    "purchases_optimized",
+    "first_purchase_month_baseline",
+    "first_purchase_month_optimized",
+    "purchase_deferral_months",
+    "capex_baseline",
+    "capex_optimized",
+    "salvage_baseline",
+    "salvage_optimized",
+    "energy_cost_baseline",
+    "energy_cost_optimized",
+    "burst_hours_baseline",
+    "burst_hours_optimized",
 )
 
 #: Monthly outputs, in the row order of the kernels.
@@ -97,6 +125,11 @@ SERIES_NAMES: tuple[str, ...] = (
     # fleet model (issue 12)
     "peak_instances_baseline",
     "peak_instances_optimized",
+    # on-prem model (issue 16)
+    "owned_instances_baseline",
+    "owned_instances_optimized",
+    "purchased_instances_baseline",
+    "purchased_instances_optimized",
 )
 
 N_INPUTS = len(INPUT_NAMES)
@@ -137,6 +170,18 @@ I_COMMIT_MONTHS = _I("pricing.commitment_months")
 I_RECOVERY = _I("pricing.stranded_recovery")
 I_GAIN_PEAK = _I("optimized.throughput_gain_at_peak")
 I_API_PRICE = _I("optimized.api_price_per_million")
+I_OWNED = _I("onprem.owned_instances")
+I_HW_PRICE = _I("onprem.purchase_price")
+I_LIFE = _I("onprem.useful_life_years")
+I_SALVAGE = _I("onprem.salvage_fraction")
+I_LOT = _I("onprem.lot_size")
+I_LEAD = _I("onprem.lead_time_months")
+I_BURST = _I("onprem.burst_price")
+I_KW_BUSY = _I("onprem.power_kw_busy")
+I_KW_IDLE = _I("onprem.power_kw_idle")
+I_PUE = _I("onprem.pue")
+I_ENERGY = _I("onprem.energy_price")
+I_ENERGY_R = _I("onprem.energy_annual_change")
 
 # Column of each per-draw metric.
 M_ROI = _M("roi")
@@ -160,6 +205,19 @@ M_UTIL0 = _M("utilization_baseline")
 M_UTIL1 = _M("utilization_optimized")
 M_STRANDED0 = _M("stranded_instance_hours_baseline")
 M_STRANDED1 = _M("stranded_instance_hours_optimized")
+M_LOTS0 = _M("purchases_baseline")
+M_LOTS1 = _M("purchases_optimized")
+M_FIRST0 = _M("first_purchase_month_baseline")
+M_FIRST1 = _M("first_purchase_month_optimized")
+M_DEFER = _M("purchase_deferral_months")
+M_CAPEX0 = _M("capex_baseline")
+M_CAPEX1 = _M("capex_optimized")
+M_SALVAGE0 = _M("salvage_baseline")
+M_SALVAGE1 = _M("salvage_optimized")
+M_ENERGY0 = _M("energy_cost_baseline")
+M_ENERGY1 = _M("energy_cost_optimized")
+M_BURST0 = _M("burst_hours_baseline")
+M_BURST1 = _M("burst_hours_optimized")
 
 # Row of each monthly series.
 S_CUM = _S("cumulative_cash_flow")
@@ -169,12 +227,19 @@ S_HOURS0 = _S("instance_hours_baseline")
 S_HOURS1 = _S("instance_hours_optimized")
 S_PEAK0 = _S("peak_instances_baseline")
 S_PEAK1 = _S("peak_instances_optimized")
+S_OWNED0 = _S("owned_instances_baseline")
+S_OWNED1 = _S("owned_instances_optimized")
+S_BOUGHT0 = _S("purchased_instances_baseline")
+S_BOUGHT1 = _S("purchased_instances_optimized")
 
 # Provisioning policies of the fleet (the kernels' integer codes).
 PROVISIONING: tuple[str, ...] = ("average", "peak", "autoscale")
 POLICY_AVERAGE = PROVISIONING.index("average")
 POLICY_PEAK = PROVISIONING.index("peak")
 POLICY_AUTOSCALE = PROVISIONING.index("autoscale")
+
+#: Platforms a fleet may run on: rented by the hour, or owned (the on-prem model).
+PLATFORMS: tuple[str, ...] = ("cloud", "onprem")
 
 #: Slots a load profile may have: flat, hour of day, hour of week.
 PROFILE_SLOTS: tuple[int, ...] = (1, 24, 168)

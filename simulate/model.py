@@ -97,6 +97,69 @@ Fleet outputs per draw: peak instances ``max_t max_j n_tj`` (average fleet:
 ``Σ_t f_t S_t``.  The optimized fleet's outputs (and its cost per million)
 describe it as if live over the whole horizon; the monthly series blend it
 with the baseline by ``a_t`` like the spend.
+
+The on-prem model (issue 16; ``FleetConfig(baseline_platform=, optimized_platform=)``)
+------------------------------------------------------------------------------------
+
+A fleet on platform ``"onprem"`` owns whole servers instead of renting
+instance-hours.  Its requirement in slot ``j`` of month ``t`` is the fleet
+model's ``n_tj`` (``autoscale``, ``peak``; ``average``: ``max(x_t r_j, m)``,
+the fractional load floored per slot).  The optimized option *as operated*
+runs share ``a_t`` of the load on its platform and ``1 - a_t`` on the
+baseline's; its owned fleet (if either side is owned) needs
+
+.. math::
+
+    n^{op}_{tj} = [\\text{base owned}](1 - a_t) n^0_{tj} + [\\text{opt owned}]\\, a_t n^1_{tj}
+
+and its rented part costs ``a_t C^1_t + (1 - a_t) C^0_t`` with ``C`` the
+cloud spend of a rented configuration (an owned configuration's ``C`` is its
+stranded commitment, below).  Each owned fleet (baseline; option as operated;
+option as if live all along, for its cost per million) evolves month by month
+from ``O_0 = N_own`` (``owned_instances``, new at the study start), with
+``ℓ = ⌈lead_time_months⌉`` whole months, lot size ``q``:
+
+1. lots due arrive: ``O_t = O_{t-1} + A_t``;
+2. ordering rule (myopic): with ``N_t = max_j n_tj`` and ``Q_t`` instances on
+   order, if ``N_t > O_t + Q_t`` order ``k_t = ⌈(N_t - O_t - Q_t)/q⌉`` lots,
+   paid now (``k_t q c_hw``), in service from month ``t + ℓ`` (``ℓ = 0``: this
+   month); lots due after the horizon stay on order;
+3. hours: busy ``B_t = (h/P) Σ_j min(n_tj, O_t)``, idle
+   ``I_t = (h/P) Σ_j (O_t - n_tj)^+``, burst ``X_t = (h/P) Σ_j (n_tj - O_t)^+``.
+
+.. math::
+
+    \\text{cash}_t = k_t q c_{hw} + (B_t w_b + I_t w_i)\\,\\text{PUE}\\,e_t
+                  + X_t\\, b \\tfrac{P_t}{p_0} - [t = H]\\,\\text{Salv}
+
+    e_t = e_0 (1 + g_e)^{(t-1)/12}
+
+(``w_b``, ``w_i`` kW per server busy and idle; ``b`` the burst price, which
+follows the cloud price path ``P_t / p_0``).  Hardware depreciates straight
+line from ``c_hw`` to ``f_s c_hw`` over ``L = 12 ·`` ``useful_life_years``
+months of service, ``δ = c_hw (1 - f_s) / L`` a month; a lot in service from
+month ``a`` has book value ``c_hw - δ min(H - a + 1, L)`` at the horizon
+(``f_s c_hw`` once past its life: it keeps serving, no replacement).
+``Salv`` = book value of the lots bought within the horizon + ``c_hw`` per
+instance still on order; the initial fleet's resale value is the same in
+every option, so it is no cash flow.  Undiscounted, purchases minus salvage
+equal the depreciation of the lots bought.
+
+Savings ``= Σ_t (C^0_t + cash^0_t) - (a_t C^1_t + (1 - a_t) C^0_t + cash^{op}_t)``;
+``CF_t``, NPV, payback, IRR and ROI use this cash.  TCO replaces purchases and
+salvage by depreciation: ``TCO = Σ_t (C_t + \\text{energy}_t + \\text{burst}_t)
++ Dep`` with ``Dep = δ [N_own min(H, L) + Σ_a A_a min(H - a + 1, L)]`` (the
+initial fleet included), and the cost per million is ``TCO / Σ D`` (the
+option's as if live all along).  A cloud commitment behind an owned fleet is
+all stranded: ``C_t = f_t c h p_c (1 - ϱ)``.  A rented fleet is the cloud
+model unchanged (the on-prem inputs are not read).
+
+On-prem outputs per draw: lots bought, first purchase month (``inf`` if none),
+``purchase_deferral_months`` = optimized minus baseline first purchase
+(``inf`` when only the baseline buys, NaN when the baseline buys nothing),
+CapEx (``Σ k q c_hw``), salvage, energy cost, burst instance-hours; monthly:
+owned instances in service and instances ordered, baseline and option as
+operated (zeros for a rented fleet).
 """
 
 from __future__ import annotations
@@ -148,8 +211,24 @@ _LOWER: dict[str, tuple[float, bool]] = {
     "pricing.stranded_recovery": (0.0, False),
     "optimized.throughput_gain_at_peak": (0.0, True),
     "optimized.api_price_per_million": (0.0, False),
+    "onprem.owned_instances": (0.0, False),
+    "onprem.purchase_price": (0.0, False),
+    "onprem.useful_life_years": (0.0, True),
+    "onprem.salvage_fraction": (0.0, False),
+    "onprem.lot_size": (0.0, True),
+    "onprem.lead_time_months": (0.0, False),
+    "onprem.burst_price": (0.0, False),
+    "onprem.power_kw_busy": (0.0, False),
+    "onprem.power_kw_idle": (0.0, False),
+    "onprem.pue": (1.0, False),
+    "onprem.energy_price": (0.0, False),
+    "onprem.energy_annual_change": (-1.0, True),
 }
-_UPPER: dict[str, float] = {"demand": 1.0, "pricing.stranded_recovery": 1.0}
+_UPPER: dict[str, float] = {
+    "demand": 1.0,
+    "pricing.stranded_recovery": 1.0,
+    "onprem.salvage_fraction": 1.0,
+}
 
 
 #: Inputs added after the first release, with the value that leaves the model as it was.
@@ -163,6 +242,19 @@ NEUTRAL_INPUTS: dict[str, float | str] = {
     "pricing.stranded_recovery": 0.0,
     "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
     "optimized.api_price_per_million": 0.0,
+    # on-prem (issue 16): only read for a fleet on platform "onprem"
+    "onprem.owned_instances": 0.0,
+    "onprem.purchase_price": 0.0,
+    "onprem.useful_life_years": 4.0,
+    "onprem.salvage_fraction": 0.0,
+    "onprem.lot_size": 1.0,
+    "onprem.lead_time_months": 0.0,
+    "onprem.burst_price": 0.0,
+    "onprem.power_kw_busy": 0.0,
+    "onprem.power_kw_idle": 0.0,
+    "onprem.pue": 1.0,
+    "onprem.energy_price": 0.0,
+    "onprem.energy_annual_change": 0.0,
 }
 assert tuple(NEUTRAL_INPUTS) == INPUT_NAMES[L.N_INPUTS - len(NEUTRAL_INPUTS) :]
 
@@ -196,6 +288,13 @@ class FleetConfig:
     api : bool
         The optimized option is served through an API at
         ``optimized.api_price_per_million`` per million units instead of a fleet.
+    baseline_platform, optimized_platform : {"cloud", "onprem"}
+        Where each fleet runs (issue 16): ``"cloud"`` (default) rents instances
+        by the hour, as before; ``"onprem"`` owns them (the ``onprem.*``
+        inputs: purchases in lots after a lead time, burst, energy, salvage).
+        The optimized option as operated serves ``a_t`` of the load on its own
+        platform and ``1 - a_t`` on the baseline's.  An API option
+        (``api=True``) has no fleet, so it cannot be ``"onprem"``.
 
     Attributes
     ----------
@@ -206,8 +305,20 @@ class FleetConfig:
     provisioning: str = "average"
     profiles: np.ndarray = field(default_factory=lambda: _FLAT)
     api: bool = False
+    baseline_platform: str = "cloud"
+    optimized_platform: str = "cloud"
 
     def __post_init__(self) -> None:
+        for name in ("baseline_platform", "optimized_platform"):
+            value = getattr(self, name)
+            if value not in L.PLATFORMS:
+                raise RoicastError(
+                    f"fleet.{name}: {value!r} is not one of {', '.join(L.PLATFORMS)}"
+                )
+        if self.api and self.optimized_platform == "onprem":
+            raise RoicastError(
+                "fleet.optimized_platform: 'onprem' with api=True; an API option has no fleet to own"
+            )
         if self.provisioning not in L.PROVISIONING:
             raise RoicastError(
                 f"fleet.provisioning: {self.provisioning!r} is not one of {', '.join(L.PROVISIONING)}"
@@ -242,6 +353,11 @@ class FleetConfig:
     @property
     def policy(self) -> int:
         return L.PROVISIONING.index(self.provisioning)
+
+    @property
+    def onprem(self) -> tuple[bool, bool]:
+        """Whether the baseline and the optimized fleet are owned."""
+        return self.baseline_platform == "onprem", self.optimized_platform == "onprem"
 
 
 def neutral_inputs(inputs: np.ndarray) -> np.ndarray:
@@ -393,6 +509,7 @@ def _simulate_unchecked(
         fl.policy,
         fl.profiles,
         fl.api,
+        fl.onprem if any(fl.onprem) else None,
         metrics,
         series,
     )
@@ -555,4 +672,11 @@ def simulate(
     fl = _DEFAULT_FLEET if fleet is None else fleet
     ds.attrs["provisioning"] = fl.provisioning
     ds.attrs["api"] = int(fl.api)
+    ds.attrs["baseline_platform"] = fl.baseline_platform
+    ds.attrs["optimized_platform"] = fl.optimized_platform
+    ds["first_purchase_month_baseline"].attrs["note"] = "inf: no purchase within the horizon"
+    ds["first_purchase_month_optimized"].attrs["note"] = "inf: no purchase within the horizon"
+    ds["purchase_deferral_months"].attrs["note"] = (
+        "inf: the optimized fleet buys nothing within the horizon; NaN: the baseline buys nothing"
+    )
     return ds

@@ -149,7 +149,8 @@ def _fleet(
     pc = x[:, L.I_COMMIT_RATIO] * x[:, L.I_P0]
     rec = x[:, L.I_RECOVERY]
     rho = x[:, L.I_RHO]
-    same_type = (rho == 1.0) & (not api)
+    on0, on1 = fleet.onprem
+    same_type = (rho == 1.0) & (not api) & (not on1)
     months = np.arange(1, horizon + 1, dtype=float)
     f_all = np.where(
         c[:, None] > 0, np.clip(x[:, L.I_COMMIT_MONTHS][:, None] - (months - 1), 0, 1), 0.0
@@ -181,15 +182,45 @@ def _fleet(
         cap = rep * (slots * gain_rel).sum(axis=1)
         return G, od, St, cap, slots.max(axis=1)
 
+    def owned_slots(d, kappa, R, W, m):
+        """Instances an owned fleet needs by slot (n, P): whole per policy, the average floored per slot."""
+        xx = (d / (h * kappa))[:, None]
+        if fleet.policy == L.POLICY_AVERAGE:
+            return np.maximum(xx * R, m[:, None])
+        if fleet.policy == L.POLICY_PEAK:
+            peak = np.maximum(_whole(xx[:, 0] * R.max(axis=1)), m)
+            return np.repeat(peak[:, None], n_slots, axis=1)
+        return np.maximum(_whole(xx * W), m[:, None])
+
     out = {
         k: np.zeros((n, horizon))
         for k in ("C0", "C1", "G0", "G1", "N0", "N1", "cap0", "cap1", "st0", "st1")
     }
+    out["slots0"] = np.zeros((n, horizon, n_slots))
+    out["slots1"] = np.zeros((n, horizon, n_slots))
+    stranded_all = c * h * pc * (1 - rec)  # a commitment behind an owned fleet
     for t in range(horizon):
         d, P, f = D[:, t], price[:, t], f_all[:, t]
-        G0, od0, St0, cap0, N0 = fleet_month(d, kappa0, R0, W0, m0, np.ones_like(S))
-        C0 = np.where(f > 0, f * (c * h * pc + od0 * P - rec * St0 * pc) + (1 - f) * G0 * P, G0 * P)
-        if api:
+        if on0:
+            n0 = owned_slots(d, kappa0, R0, W0, m0)
+            out["slots0"][:, t] = n0
+            G0, cap0, N0 = rep * n0.sum(axis=1), rep * n0.sum(axis=1), n0.max(axis=1)
+            C0 = f * stranded_all
+            St0 = c * h
+        else:
+            G0, od0, St0, cap0, N0 = fleet_month(d, kappa0, R0, W0, m0, np.ones_like(S))
+            C0 = np.where(
+                f > 0, f * (c * h * pc + od0 * P - rec * St0 * pc) + (1 - f) * G0 * P, G0 * P
+            )
+        if on1:
+            n1 = owned_slots(d, kappa1, R1, W1, m1)
+            out["slots1"][:, t] = n1
+            G1 = rep * n1.sum(axis=1)
+            cap1 = rep * (n1 * g_slot / g[:, None]).sum(axis=1)
+            N1 = n1.max(axis=1)
+            St1 = np.zeros(n)
+            C1 = np.zeros(n)
+        elif api:
             G1 = cap1 = N1 = St1 = np.zeros(n)
             C1 = d * x[:, L.I_API_PRICE] / 1e6
         else:
@@ -206,6 +237,74 @@ def _fleet(
         out["N0"][:, t], out["N1"][:, t] = N0, N1
         out["cap0"][:, t], out["cap1"][:, t] = cap0, cap1
         out["st0"][:, t], out["st1"][:, t] = f * St0, f * St1
+    return out
+
+
+def _owned(x: np.ndarray, req: np.ndarray, price: np.ndarray) -> dict[str, np.ndarray]:
+    """An owned fleet month by month, vectorized over draws (the on-prem model, issue 16).
+
+    ``req`` (draws, months, slots): instances required by slot; ``price`` the
+    cloud price path (burst follows it).  Returns per month: ``cash`` (purchases
+    + energy + burst - salvage in the last month), ``run`` (energy + burst),
+    ``energy``, ``burst`` hours, ``lots`` ordered, ``owned`` in service, and
+    the totals ``dep`` (depreciation, the TCO's hardware cost) and ``salvage``.
+    Depreciation is summed month by month, lot by lot (the kernel uses its total).
+    """
+    n, horizon, n_slots = req.shape
+    h = L.HOURS_PER_MONTH
+    owned0 = x[:, L.I_OWNED]
+    hw = x[:, L.I_HW_PRICE]
+    lot = x[:, L.I_LOT]
+    lead = _whole(x[:, L.I_LEAD]).astype(np.int64)
+    life_m = 12 * x[:, L.I_LIFE]
+    rate = hw * (1 - x[:, L.I_SALVAGE]) / life_m
+    e0 = x[:, L.I_PUE] * x[:, L.I_ENERGY]
+    burst_price = x[:, L.I_BURST] / x[:, L.I_P0]
+    owned = owned0.copy()
+    on_order = np.zeros(n)
+    due = np.zeros((n, horizon + 1))  # instances arriving at the start of month m (1-based)
+    delivered = np.zeros((n, horizon + 1))
+    rows = np.arange(n)
+    out = {k: np.zeros((n, horizon)) for k in ("cash", "run", "energy", "burst", "lots", "owned")}
+    dep_initial = np.zeros(n)
+    dep_bought = np.zeros(n)
+    for t in range(1, horizon + 1):
+        owned += due[:, t]
+        on_order -= due[:, t]
+        delivered[:, t] += due[:, t]
+        nt = req[:, t - 1]
+        have = owned + on_order
+        short = nt.max(axis=1) > have * (1 + 1e-12)
+        lots = np.where(short, _whole((nt.max(axis=1) - have) / lot), 0.0)
+        bought = lots * lot
+        now = short & (lead == 0)
+        later = short & (lead > 0)
+        owned += np.where(now, bought, 0.0)
+        delivered[:, t] += np.where(now, bought, 0.0)
+        on_order += np.where(later, bought, 0.0)
+        arrive = later & (t + lead <= horizon)
+        np.add.at(due, (rows[arrive], (t + lead)[arrive]), bought[arrive])
+        busy = h / n_slots * np.minimum(nt, owned[:, None]).sum(axis=1)
+        idle = h / n_slots * np.maximum(owned[:, None] - nt, 0).sum(axis=1)
+        over = h / n_slots * np.maximum(nt - owned[:, None], 0).sum(axis=1)
+        e_t = e0 * (1 + x[:, L.I_ENERGY_R]) ** ((t - 1) / 12)
+        energy = (busy * x[:, L.I_KW_BUSY] + idle * x[:, L.I_KW_IDLE]) * e_t
+        run = energy + over * burst_price * price[:, t - 1]
+        out["cash"][:, t - 1] = bought * hw + run
+        out["run"][:, t - 1] = run
+        out["energy"][:, t - 1] = energy
+        out["burst"][:, t - 1] = over
+        out["lots"][:, t - 1] = lots
+        out["owned"][:, t - 1] = owned
+        # straight-line depreciation this month of every lot by its age (months in service)
+        ages = t - np.arange(1, t + 1)  # age at the start of month t of a lot delivered in month a
+        share = np.clip(life_m[:, None] - ages[None, :], 0, 1)  # (n, a)
+        dep_bought += rate * (delivered[:, 1 : t + 1] * share).sum(axis=1)
+        dep_initial += rate * owned0 * share[:, 0]
+    spent = (delivered[:, 1:].sum(axis=1) + on_order) * hw
+    out["salvage"] = spent - dep_bought  # book value of the purchased lots at the horizon
+    out["dep"] = dep_initial + dep_bought
+    out["cash"][:, -1] -= out["salvage"]
     return out
 
 
@@ -291,7 +390,22 @@ def simulate_reference(
     fl = _fleet(x, D, P, seed, draws, fleet)
     G0, G1, C0, C1 = fl["G0"], fl["G1"], fl["C0"], fl["C1"]
     a = np.clip((months[None, :] - T[:, None]) / R[:, None], 0, 1) * (1 - down)
-    S = a * (C0 - C1)
+    on0, on1 = fleet.onprem
+    zero = np.zeros((n, horizon))
+    idle_fleet = {"cash": zero, "run": zero, "energy": zero, "burst": zero, "lots": zero}
+    idle_fleet |= {"owned": zero, "dep": np.zeros(n), "salvage": np.zeros(n)}
+    own0 = own1 = own_full = idle_fleet
+    if on0 or on1:
+        # the optimized option as operated: a_t of the load on its platform, 1 - a_t on the baseline's
+        req = a[:, :, None] * fl["slots1"] * on1 + (1 - a[:, :, None]) * fl["slots0"] * on0
+        own1 = _owned(x, req, P)
+    if on0:
+        own0 = _owned(x, fl["slots0"], P)
+    if on1:
+        own_full = _owned(x, fl["slots1"], P)
+    C0_own = C0 + own0["cash"]  # cash spend of the baseline
+    C1_own = a * C1 + (1 - a) * C0 + own1["cash"]  # and of the option as operated
+    S = a * (C0 - C1) + own0["cash"] - own1["cash"]
     B = a * x[:, L.I_B][:, None]
     w_build = (
         np.clip(np.minimum(months[None, :], span[:, None]) - (months[None, :] - 1), 0, None)
@@ -316,14 +430,19 @@ def simulate_reference(
     metrics = np.empty((n, L.N_METRICS))
     with np.errstate(divide="ignore", invalid="ignore"):
         metrics[:, L.M_ROI] = np.where(K_inv != 0, (gain - K_inv) / K_inv, np.nan)
-        metrics[:, L.M_CPM0] = np.where(total_d > 0, C0.sum(axis=1) / total_d * 1e6, np.nan)
-        metrics[:, L.M_CPM1] = np.where(total_d > 0, C1.sum(axis=1) / total_d * 1e6, np.nan)
+        tco0_own = C0.sum(axis=1) + own0["run"].sum(axis=1) + own0["dep"]
+        tco1_full = C1.sum(axis=1) + own_full["run"].sum(axis=1) + own_full["dep"]
+        metrics[:, L.M_CPM0] = np.where(total_d > 0, tco0_own / total_d * 1e6, np.nan)
+        metrics[:, L.M_CPM1] = np.where(total_d > 0, tco1_full / total_d * 1e6, np.nan)
     metrics[:, L.M_NPV] = dcum[:, -1]
     metrics[:, L.M_PAYBACK] = _crossing(cum)
     metrics[:, L.M_DPAYBACK] = _crossing(dcum)
     metrics[:, L.M_IRR] = _irr(cf0, cum)
-    metrics[:, L.M_TCO0] = C0.sum(axis=1)
-    metrics[:, L.M_TCO1] = C0.sum(axis=1) - S.sum(axis=1) + K_inv
+    tco0 = C0.sum(axis=1) + own0["run"].sum(axis=1) + own0["dep"]
+    metrics[:, L.M_TCO0] = tco0
+    metrics[:, L.M_TCO1] = (
+        (a * C1 + (1 - a) * C0).sum(axis=1) + own1["run"].sum(axis=1) + own1["dep"] + K_inv
+    )
     metrics[:, L.M_HOURS_SAVED] = (a * (G0 - G1)).sum(axis=1)
     metrics[:, L.M_INVESTMENT] = K_inv
     metrics[:, L.M_GAIN] = gain
@@ -340,13 +459,32 @@ def simulate_reference(
         )
     metrics[:, L.M_STRANDED0] = fl["st0"].sum(axis=1)
     metrics[:, L.M_STRANDED1] = fl["st1"].sum(axis=1)
+    for k, own in ((0, own0), (1, own1)):
+        lots = own["lots"]
+        bought = lots.any(axis=1)
+        first = np.where(bought, (lots > 0).argmax(axis=1) + 1.0, np.inf)
+        metrics[:, (L.M_LOTS0, L.M_LOTS1)[k]] = lots.sum(axis=1)
+        metrics[:, (L.M_FIRST0, L.M_FIRST1)[k]] = first
+        metrics[:, (L.M_CAPEX0, L.M_CAPEX1)[k]] = (lots * x[:, L.I_LOT][:, None]).sum(axis=1) * x[
+            :, L.I_HW_PRICE
+        ]
+        metrics[:, (L.M_SALVAGE0, L.M_SALVAGE1)[k]] = own["salvage"]
+        metrics[:, (L.M_ENERGY0, L.M_ENERGY1)[k]] = own["energy"].sum(axis=1)
+        metrics[:, (L.M_BURST0, L.M_BURST1)[k]] = own["burst"].sum(axis=1)
+    f0, f1 = metrics[:, L.M_FIRST0], metrics[:, L.M_FIRST1]
+    with np.errstate(invalid="ignore"):
+        metrics[:, L.M_DEFER] = np.where(np.isfinite(f0), f1 - f0, np.nan)
 
     series = np.empty((L.N_SERIES, n, horizon))
     series[L.S_CUM] = cum[:, 1:]
-    series[L.S_COST0] = C0
-    series[L.S_COST1] = a * C1 + (1 - a) * C0
+    series[L.S_COST0] = C0_own
+    series[L.S_COST1] = C1_own
     series[L.S_HOURS0] = G0
     series[L.S_HOURS1] = a * G1 + (1 - a) * G0
     series[L.S_PEAK0] = fl["N0"]
     series[L.S_PEAK1] = a * fl["N1"] + (1 - a) * fl["N0"]
+    series[L.S_OWNED0] = own0["owned"]
+    series[L.S_OWNED1] = own1["owned"]
+    series[L.S_BOUGHT0] = own0["lots"] * x[:, L.I_LOT][:, None]
+    series[L.S_BOUGHT1] = own1["lots"] * x[:, L.I_LOT][:, None]
     return metrics, series

@@ -18,6 +18,7 @@ from roicast.errors import RoicastError
 from roicast.simulate import (
     INPUT_NAMES,
     METRIC_NAMES,
+    NEUTRAL_INPUTS,
     SERIES_NAMES,
     FleetConfig,
     simulate_arrays,
@@ -63,6 +64,8 @@ POINT = {
     "optimized.throughput_gain_at_peak": 2.0,
     "optimized.api_price_per_million": 0.0,
 }
+# the on-prem inputs (issue 16) at their neutral values: these fleets are rented
+POINT |= {k: v for k, v in NEUTRAL_INPUTS.items() if k.startswith("onprem.")}
 assert set(POINT) == set(INPUT_NAMES)
 
 # hour of day: busy 1.5 for hours 0-11, quiet 0.5 for hours 12-23 (mean 1)

@@ -13,6 +13,7 @@ from roicast.errors import RoicastError
 from roicast.simulate import (
     INPUT_NAMES,
     METRIC_NAMES,
+    NEUTRAL_INPUTS,
     SERIES_NAMES,
     simulate,
     simulate_arrays,
@@ -55,6 +56,8 @@ BASE = {
     "optimized.throughput_gain_at_peak": 2.0,
     "optimized.api_price_per_million": 0.0,
 }
+# the on-prem inputs (issue 16) at their neutral values: these fleets are rented
+BASE |= {k: v for k, v in NEUTRAL_INPUTS.items() if k.startswith("onprem.")}
 
 
 def inputs(n: int = 1, **over: float) -> np.ndarray:
