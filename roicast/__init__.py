@@ -15,15 +15,9 @@ neither the spec (pydantic) nor the report.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from roicast.errors import RoicastError
-
-try:
-    __version__ = version("roicast")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:  # pragma: no cover
     from roicast.report.write import write_report
@@ -51,7 +45,19 @@ _WHERE = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("roicast")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata costs ~0.2 s: only when asked
+        globals()["__version__"] = v = _version()
+        return v
     if name in _WHERE:
         return getattr(importlib.import_module(_WHERE[name]), name)
     raise AttributeError(f"module 'roicast' has no attribute {name!r}")

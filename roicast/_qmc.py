@@ -11,7 +11,6 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import qmc
 
 from roicast.errors import RoicastError
 from roicast.sensitivity._common import as_generator
@@ -71,8 +70,12 @@ def uniforms(
     k = _positive_int(k, "k")
     rng = as_generator(seed)
     if method == "lhs":
+        from scipy.stats import qmc  # imported here: scipy.stats costs a second to load
+
         u = qmc.LatinHypercube(d=k, rng=rng).random(n)
     elif method == "sobol":
+        from scipy.stats import qmc
+
         engine = qmc.Sobol(d=k, scramble=True, rng=rng)
         with warnings.catch_warnings():
             # "The balance properties of Sobol' points require n to be a power of 2."

@@ -107,10 +107,13 @@ def profiles_for(spec: Spec, history: pd.Series | None = None, freq: str | None 
 
 def fleet_config(spec: Spec, option: Option, profiles: Profiles) -> FleetConfig:
     """The simulator's fleet settings for one option."""
+    base = "cloud" if spec.onprem is None else spec.onprem.baseline_platform
     return FleetConfig(
         provisioning=spec.fleet.provisioning,
         profiles=profiles.rows,
         api=option.optimized.api_price_per_million is not None,
+        baseline_platform=base,
+        optimized_platform=option.platform or base,
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from roicast.correlation import check_correlation
 from roicast.distributions import Distribution, Fixed, Uniform
 from roicast.errors import RoicastError
-from roicast.simulate import INPUT_NAMES
+from roicast.simulate import INPUT_NAMES, NEUTRAL_INPUTS
 
 if TYPE_CHECKING:
     from roicast.spec import Option, Spec
@@ -40,6 +40,7 @@ def option_distributions(spec: Spec, option: Option, *, n_paths: int) -> dict[st
         "optimized": option.optimized,
         "pricing": spec.pricing,
         "fleet": spec.fleet,
+        "onprem": spec.onprem,
         "implementation": option.implementation,
         "churn": option.churn,
         "indirect": option.indirect,
@@ -50,6 +51,9 @@ def option_distributions(spec: Spec, option: Option, *, n_paths: int) -> dict[st
             out[name] = DEMAND_RANK if n_paths > 1 else Fixed(0.5)
             continue
         sec, field = name.split(".")
+        if sections[sec] is None:  # no [onprem]: the simulator's neutral values
+            out[name] = Fixed(float(NEUTRAL_INPUTS[name]))
+            continue
         value = getattr(sections[sec], field)
         out[name] = Fixed(0.0) if value is None else value  # api_price_per_million: no API
     return out

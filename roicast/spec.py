@@ -124,7 +124,15 @@ class Demand(_Section):
         None, description="units in the first month (no-history mode)"
     )
     annual_growth: PriceChange | None = Field(
-        None, description="annual growth rate (no-history mode)"
+        None,
+        description="annual growth rate: the growth itself without a history; with a history, "
+        "the prior on its long-run trend (the history updates it as far as its length warrants)",
+    )
+    ceiling: Positive | None = Field(
+        None, description="units a month that demand cannot exceed (saturating growth)"
+    )
+    model_averaging: bool = Field(
+        True, description="average the forecast's candidate models by their evidence"
     )
     growth: PriceChange | None = Field(
         None, description="extra annual growth on top of the forecast"
@@ -187,6 +195,27 @@ class Pricing(_Section):
     committed_price_ratio: _dist(0, 10, lo_open=True) = Fixed(0.6)
     commitment_months: _dist(0, 600) = Fixed(0.0)
     stranded_recovery: _dist(0, 1) = Fixed(0.0)
+
+
+class Onprem(_Section):
+    """Owned servers (README, "On-prem fleets"): the baseline fleet is owned unless ``baseline_platform`` says cloud."""
+
+    owned_instances: _dist(0, 1_000_000) = Field(description="instances owned at the study start")
+    purchase_price: _dist(0, 1e9) = Field(description="per instance (server with its GPUs)")
+    useful_life_years: _dist(0, 50, lo_open=True) = Fixed(4.0)
+    salvage_fraction: _dist(0, 1) = Fixed(0.0)
+    lot_size: _dist(0, 1_000_000, lo_open=True) = Fixed(1.0)
+    lead_time_months: _dist(0, 120) = Fixed(0.0)
+    burst_price: _dist(0, 10_000) = Field(description="$/instance-hour for cloud burst")
+    power_kw_busy: _dist(0, 1000) = Field(description="kW per instance at full load")
+    power_kw_idle: _dist(0, 1000) = Field(description="kW per instance idle")
+    pue: _dist(1, 5) = Fixed(1.0)
+    energy_price: _dist(0, 100) = Field(description="$ per kWh")
+    energy_annual_change: _dist(-1, 10, lo_open=True) = Fixed(0.0)
+    baseline_platform: Literal["onprem", "cloud"] = Field(
+        "onprem",
+        description="the baseline's platform ('cloud': compare staying on cloud with buying)",
+    )
 
 
 class Fleet(_Section):
@@ -290,6 +319,9 @@ class Option(_Section):
         default_factory=list,
         description="names of the options this one does together (for the value of combining)",
     )
+    platform: Literal["cloud", "onprem"] | None = Field(
+        None, description="the optimized fleet's platform (default: the baseline's)"
+    )
     inherits: list[str] = Field(
         default_factory=list,
         description="optimized fields taken from the baseline (same value per draw)",
@@ -312,6 +344,7 @@ class Spec(_Section):
     baseline: Baseline
     pricing: Pricing = Pricing()
     fleet: Fleet = Fleet()
+    onprem: Onprem | None = None
     decision: Decision = Decision()
     simulation: Simulation = Simulation()
     correlations: list[Correlation] = []
@@ -332,6 +365,7 @@ class Spec(_Section):
             _go_live_within_horizon,
             _sources_are_inputs,
             _combines_are_options,
+            _platforms_hold,
             _inherit_baseline_defaults,
             _correlations_hold,
             _history_exists,
@@ -391,13 +425,37 @@ def _go_live_within_horizon(spec: Spec) -> None:
         )
 
 
+#: Assumptions of the demand forecast a source may be given for, besides the model's inputs.
+DEMAND_SOURCES = (
+    "demand.history",
+    "demand.annual_growth",
+    "demand.ceiling",
+    "demand.start_volume",
+    "demand.growth",
+)
+
+
 def _sources_are_inputs(spec: Spec) -> None:
     from roicast.simulate import INPUT_NAMES
 
     for key in spec.sources:
-        if key not in INPUT_NAMES:
+        if key not in INPUT_NAMES and key not in DEMAND_SOURCES:
             raise ValueError(
-                f"sources: {key!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
+                f"sources: {key!r} is not an input of the model; inputs: "
+                f"{', '.join((*INPUT_NAMES, *DEMAND_SOURCES))}"
+            )
+
+
+def _platforms_hold(spec: Spec) -> None:
+    for o in spec.options:
+        if o.platform == "onprem" and spec.onprem is None:
+            raise ValueError(
+                f"option[{o.name}].platform: value 'onprem' needs an [onprem] section "
+                "(owned_instances, purchase_price, power, energy price…)"
+            )
+        if (o.platform or "") == "onprem" and o.optimized.api_price_per_million is not None:
+            raise ValueError(
+                f"option[{o.name}].platform: an API option (api_price_per_million) cannot be on-prem"
             )
 
 
@@ -610,7 +668,7 @@ def spec_from_dict(
         name = b["name"]
         names.append(name)
         opt: dict[str, Any] = {"name": name}
-        for meta in ("description", "combines"):
+        for meta in ("description", "combines", "platform"):
             if meta in b:
                 opt[meta] = b.pop(meta)
         b.pop("name", None)

@@ -210,6 +210,9 @@ def forecast_for(spec: Spec, *, seed: int, progress: Progress | None = None) -> 
             growth=d.growth,
             launches=launches,
             progress=cb,
+            annual_growth=d.annual_growth,
+            ceiling=d.ceiling,
+            model_averaging=d.model_averaging,
         )
     start = spec.project.start or (pd.Timestamp.today().to_period("M") + 1).strftime("%Y-%m")
     return forecast_from_growth(
@@ -221,6 +224,7 @@ def forecast_for(spec: Spec, *, seed: int, progress: Progress | None = None) -> 
         seed=rng,
         growth=d.growth,
         launches=launches,
+        ceiling=d.ceiling,
     )
 
 
@@ -457,6 +461,7 @@ def _backtest(spec: Spec, seed: int) -> BacktestResult | None:
         hist,
         seed=np.random.default_rng([seed, 4]),
         parameter_uncertainty=spec.demand.parameter_uncertainty,
+        annual_growth=spec.demand.annual_growth,
     )
 
 
@@ -658,8 +663,14 @@ def _full_sensitivity(
     }
     if sim.sobol and np.ptp(npv) > 1e-9 * max(1.0, float(np.abs(npv).max())):
         rng = np.random.default_rng([seed, 3])
+        # heavy-tailed NPV: indices of the normal scores, always in [0, 1] (README, sensitivity)
         out["sobol"] = sobol_indices(
-            ev.per_row, {**free_d, NOISE: DEMAND_RANK}, sim.sobol_n, seed=rng
+            ev.per_row,
+            {**free_d, NOISE: DEMAND_RANK},
+            sim.sobol_n,
+            seed=rng,
+            transform="auto",
+            clip=True,
         )
     out["rows_evaluated"] = ev.rows_evaluated
     return out

@@ -55,37 +55,54 @@ Tools
 * :func:`mc_standard_errors`, :func:`until_stable`: Monte Carlo precision.
 """
 
-from roicast.sensitivity.breakeven import BreakEven, BreakEvenResult, break_even
-from roicast.sensitivity.convergence import StableRun, mc_standard_errors, until_stable
-from roicast.sensitivity.rankings import (
-    binned_effect,
-    contribution_to_variance,
-    rankings,
-    spearman_ranking,
-)
-from roicast.sensitivity.scenarios import (
-    Scenario,
-    ThreePointCases,
-    tail_scenarios,
-    three_point_cases,
-)
-from roicast.sensitivity.sobol import (
-    SobolDesign,
-    SobolResult,
-    sobol_analyze,
-    sobol_design,
-    sobol_indices,
-)
-from roicast.sensitivity.tails import TailDiagnostics, tail_diagnostics
-from roicast.sensitivity.tornado import TornadoResult, tornado
-from roicast.sensitivity.voi import (
-    PilotResult,
-    VoiResult,
-    evpi,
-    evppi,
-    evsi_pilot,
-    voi_for_rule,
-)
+import importlib
+from typing import Any
+
+_WHERE = {
+    "BreakEven": "breakeven",
+    "BreakEvenResult": "breakeven",
+    "PilotResult": "voi",
+    "Scenario": "scenarios",
+    "SobolDesign": "sobol",
+    "SobolResult": "sobol",
+    "StableRun": "convergence",
+    "TailDiagnostics": "tails",
+    "ThreePointCases": "scenarios",
+    "TornadoResult": "tornado",
+    "VoiResult": "voi",
+    "binned_effect": "rankings",
+    "break_even": "breakeven",
+    "contribution_to_variance": "rankings",
+    "evpi": "voi",
+    "evppi": "voi",
+    "evsi_pilot": "voi",
+    "mc_standard_errors": "convergence",
+    "rankings": "rankings",
+    "sobol_analyze": "sobol",
+    "sobol_design": "sobol",
+    "sobol_indices": "sobol",
+    "spearman_ranking": "rankings",
+    "tail_diagnostics": "tails",
+    "tail_scenarios": "scenarios",
+    "three_point_cases": "scenarios",
+    "tornado": "tornado",
+    "until_stable": "convergence",
+    "voi_for_rule": "voi",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Names load on first use (PEP 562): ``import roicast.sensitivity._common`` stays light."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"roicast.sensitivity.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'roicast.sensitivity' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "BreakEven",

@@ -269,7 +269,12 @@ def fig_sobol(opt: OptionAnalysis, *, top: int = 14) -> Figure:
         if lo_col in cols and hi_col in cols:
             lo, hi = df[cols[lo_col]], df[cols[hi_col]]
             ax.errorbar(
-                series, y + off, xerr=[series - lo, hi - series], fmt="none", ecolor="black", lw=0.8
+                series,
+                y + off,
+                xerr=[np.maximum(0, series - lo), np.maximum(0, hi - series)],
+                fmt="none",
+                ecolor="black",
+                lw=0.8,
             )
     ax.set_yticks(y, df.index, fontsize=7)
     ax.set_xlabel("share of the variance of NPV")
