@@ -1095,6 +1095,15 @@ def ppf_into(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> np.nda
         Unknown ``kind``, wrong number of parameters, bad array types or shapes,
         or probabilities outside ``[0, 1]``.
     """
+    _check_call(kind, params, q, out)
+    if q.size:
+        p = tuple(params)
+        _check_params(kind, p)
+        _DISPATCH[kind](q, p, out)
+    return out
+
+
+def _check_call(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> None:
     if kind not in KINDS:
         raise ValueError(f"ppf kind {kind!r} is unknown; use one of {', '.join(KINDS)}")
     n_par = _N_PARAMS[kind]
@@ -1114,59 +1123,90 @@ def ppf_into(kind: str, params: tuple, q: np.ndarray, out: np.ndarray) -> np.nda
         raise ValueError(f"ppf `out` has shape {out.shape}, `q` has {q.shape}; they must match")
     if not out.flags.writeable:
         raise ValueError("ppf `out` must be writeable")
-    if q.size == 0:
-        return out
-    qmin, qmax = float(q.min()), float(q.max())
-    if not (qmin >= 0.0 and qmax <= 1.0):
-        raise ValueError(f"ppf `q` must lie in [0, 1], got values in [{qmin:g}, {qmax:g}]")
+    if q.size:
+        qmin, qmax = float(q.min()), float(q.max())
+        if not (qmin >= 0.0 and qmax <= 1.0):
+            raise ValueError(f"ppf `q` must lie in [0, 1], got values in [{qmin:g}, {qmax:g}]")
 
-    p = tuple(params)
-    _check_params(kind, p)
-    if kind == "fixed":
-        out[:] = float(p[0])
-    elif kind == "uniform":
-        _par_uniform(q, float(p[0]), float(p[1]), out)
-    elif kind == "triangular":
-        _par_triangular(q, float(p[0]), float(p[1]), float(p[2]), out)
-    elif kind in ("pert", "beta"):
-        if kind == "pert":
-            lo, mode, hi, lam = (float(v) for v in p)
-            width = hi - lo
-            a = 1.0 + lam * (mode - lo) / width
-            b = 1.0 + lam * (hi - mode) / width
-        else:
-            a, b, lo, hi = (float(v) for v in p)
-        tab = beta_table(a, b)
-        if tab is None:
-            _par_beta_exact(q, a, b, lo, hi, out)
-        else:
-            _par_beta_table(q, *tab, lo, hi, out)
-    elif kind == "normal":
-        _par_normal(q, float(p[0]), float(p[1]), out)
-    elif kind == "truncnormal":
-        mean, sd, lo, hi = (float(v) for v in p)
-        tab = truncnormal_table((lo - mean) / sd, (hi - mean) / sd)
-        if tab is None:
-            _par_truncnormal(q, mean, sd, lo, hi, out)
-        else:
-            _par_truncnormal_table(q, mean, sd, lo, hi, *tab, out)
-    elif kind == "lognormal":
-        _par_lognormal(q, float(p[0]), float(p[1]), out)
-    elif kind == "discrete":
-        values = np.ascontiguousarray(p[0], dtype=np.float64)
-        cum = np.ascontiguousarray(p[1], dtype=np.float64)
-        _par_discrete(q, values, cum, out)
-    else:  # metalog
-        p10, p50, p90, lower, upper = p
-        a1, a2, a3 = metalog_coefficients(p10, p50, p90, lower, upper)
-        lo = -math.inf if lower is None else float(lower)
-        hi = math.inf if upper is None else float(upper)
-        tab = metalog_table(a1, a2, a3, lo, hi)
-        if tab is None:
-            _par_metalog(q, a1, a2, a3, lo, hi, out)
-        else:
-            _par_metalog_table(q, a1, a2, a3, lo, hi, *tab, out)
-    return out
+
+def _do_fixed(q, p, out):
+    out[:] = float(p[0])
+
+
+def _do_uniform(q, p, out):
+    _par_uniform(q, float(p[0]), float(p[1]), out)
+
+
+def _do_triangular(q, p, out):
+    _par_triangular(q, float(p[0]), float(p[1]), float(p[2]), out)
+
+
+def _do_beta_shape(q, a, b, lo, hi, out):
+    tab = beta_table(a, b)
+    if tab is None:
+        _par_beta_exact(q, a, b, lo, hi, out)
+    else:
+        _par_beta_table(q, *tab, lo, hi, out)
+
+
+def _do_pert(q, p, out):
+    lo, mode, hi, lam = (float(v) for v in p)
+    width = hi - lo
+    _do_beta_shape(q, 1.0 + lam * (mode - lo) / width, 1.0 + lam * (hi - mode) / width, lo, hi, out)
+
+
+def _do_beta(q, p, out):
+    a, b, lo, hi = (float(v) for v in p)
+    _do_beta_shape(q, a, b, lo, hi, out)
+
+
+def _do_normal(q, p, out):
+    _par_normal(q, float(p[0]), float(p[1]), out)
+
+
+def _do_truncnormal(q, p, out):
+    mean, sd, lo, hi = (float(v) for v in p)
+    tab = truncnormal_table((lo - mean) / sd, (hi - mean) / sd)
+    if tab is None:
+        _par_truncnormal(q, mean, sd, lo, hi, out)
+    else:
+        _par_truncnormal_table(q, mean, sd, lo, hi, *tab, out)
+
+
+def _do_lognormal(q, p, out):
+    _par_lognormal(q, float(p[0]), float(p[1]), out)
+
+
+def _do_discrete(q, p, out):
+    values = np.ascontiguousarray(p[0], dtype=np.float64)
+    cum = np.ascontiguousarray(p[1], dtype=np.float64)
+    _par_discrete(q, values, cum, out)
+
+
+def _do_metalog(q, p, out):
+    p10, p50, p90, lower, upper = p
+    a1, a2, a3 = metalog_coefficients(p10, p50, p90, lower, upper)
+    lo = -math.inf if lower is None else float(lower)
+    hi = math.inf if upper is None else float(upper)
+    tab = metalog_table(a1, a2, a3, lo, hi)
+    if tab is None:
+        _par_metalog(q, a1, a2, a3, lo, hi, out)
+    else:
+        _par_metalog_table(q, a1, a2, a3, lo, hi, *tab, out)
+
+
+_DISPATCH = {
+    "fixed": _do_fixed,
+    "uniform": _do_uniform,
+    "triangular": _do_triangular,
+    "pert": _do_pert,
+    "beta": _do_beta,
+    "normal": _do_normal,
+    "truncnormal": _do_truncnormal,
+    "lognormal": _do_lognormal,
+    "discrete": _do_discrete,
+    "metalog": _do_metalog,
+}
 
 
 def ppf(kind: str, params: tuple, q: np.ndarray) -> np.ndarray:

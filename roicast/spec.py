@@ -641,6 +641,43 @@ def _format_errors(err: ValidationError, option_names: list[str], implicit_optio
     return "\n".join(dict.fromkeys(lines))
 
 
+def _option_from_block(
+    i: int, block: Mapping[str, Any], raw: Mapping[str, Any], source: str
+) -> dict[str, Any]:
+    """One ``[[option]]``: its meta fields and the shared sections with its overrides."""
+    b = dict(block)
+    if not isinstance(b.get("name"), str) or not b["name"].strip():
+        got = "missing" if "name" not in b else "value " + _short(b["name"])
+        raise RoicastError(
+            f"{source}: option[{i + 1}].name: {got}; every [[option]] needs a non-empty name"
+        )
+    name = b.pop("name")
+    opt: dict[str, Any] = {"name": name}
+    for meta in ("description", "combines", "platform"):
+        if meta in b:
+            opt[meta] = b.pop(meta)
+    for sec in OPTION_SECTIONS:
+        shared = raw.get(sec, {})
+        own = b.pop(sec, {})
+        if not isinstance(shared, Mapping) or not isinstance(own, Mapping):
+            opt[sec] = own if not isinstance(own, Mapping) else shared
+            continue
+        opt[sec] = _override(shared, own)
+    for k in list(b):
+        # shorthand: `[[option]] throughput_gain = …` for a field of one option section
+        owners = [s for s in OPTION_SECTIONS if k in _SECTION_FIELDS[s]]
+        if len(owners) == 1:
+            opt[owners[0]][k] = b.pop(k)
+    if b:
+        key = sorted(b)[0]
+        close = difflib.get_close_matches(key, sorted(_all_field_names()), n=1, cutoff=0.6)
+        line = _unknown_key_line(f"option[{name}].{key}", b[key], close[0] if close else None)
+        raise RoicastError(
+            f"{source}: {line} (an option overrides fields of {', '.join(OPTION_SECTIONS)})"
+        )
+    return opt
+
+
 def spec_from_dict(
     raw: Mapping[str, Any], *, base_dir: Path | str = ".", source: str = "spec"
 ) -> Spec:
@@ -656,42 +693,8 @@ def spec_from_dict(
         or not blocks
     ):
         raise RoicastError(f"{source}: option: use [[option]] tables, each with a `name`")
-    options = []
-    names = []
-    for i, b in enumerate(blocks):
-        b = dict(b)
-        if not isinstance(b.get("name"), str) or not b["name"].strip():
-            raise RoicastError(
-                f"{source}: option[{i + 1}].name: {'missing' if 'name' not in b else 'value ' + _short(b['name'])}; "
-                "every [[option]] needs a non-empty name"
-            )
-        name = b["name"]
-        names.append(name)
-        opt: dict[str, Any] = {"name": name}
-        for meta in ("description", "combines", "platform"):
-            if meta in b:
-                opt[meta] = b.pop(meta)
-        b.pop("name", None)
-        for sec in OPTION_SECTIONS:
-            shared = raw.get(sec, {})
-            own = b.pop(sec, {})
-            if not isinstance(shared, Mapping) or not isinstance(own, Mapping):
-                opt[sec] = own if not isinstance(own, Mapping) else shared
-                continue
-            opt[sec] = _override(shared, own)
-        for k in list(b):
-            # shorthand: `[[option]] throughput_gain = …` for a field of one option section
-            owners = [s for s in OPTION_SECTIONS if k in _SECTION_FIELDS[s]]
-            if len(owners) == 1:
-                opt[owners[0]][k] = b.pop(k)
-        if b:
-            key = sorted(b)[0]
-            close = difflib.get_close_matches(key, sorted(_all_field_names()), n=1, cutoff=0.6)
-            line = _unknown_key_line(f"option[{name}].{key}", b[key], close[0] if close else None)
-            raise RoicastError(
-                f"{source}: {line} (an option overrides fields of {', '.join(OPTION_SECTIONS)})"
-            )
-        options.append(opt)
+    options = [_option_from_block(i, b, raw, source) for i, b in enumerate(blocks)]
+    names = [o["name"] for o in options]
     for sec in OPTION_SECTIONS:
         raw.pop(sec, None)
     raw["options"] = options

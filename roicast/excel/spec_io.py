@@ -302,40 +302,48 @@ def _read_options(table: Table, errors: CellErrors) -> list[dict[str, Any]] | No
     for row in table.rows:
         if row.bad & {"option", "field"}:
             continue
-        if row.get("option") is None:
-            if any(row.get(c) is not None for c in L.option_columns() if c != "note"):
-                errors.add(
-                    row.ref("option"), "empty; give the name of the option this row belongs to"
-                )
-            continue
-        name = text(row.get("option"), f"{row.ref('option')} (option)", errors)
+        name = _option_name(row, errors)
         if not name:
             continue
         block = blocks.setdefault(name, {"name": name})
         _option_meta(row, block, name, errors)
-        if row.get("field") is None:
-            if row.get("distribution") is not None or any(
-                row.get(c) is not None for c in L.param_columns()
-            ):
-                errors.add(row.ref("field"), f"empty; give the field option {name!r} overrides")
-            continue
-        fld = text(row.get("field"), f"{row.ref('field')} ({name} field)", errors)
-        if not fld:
-            continue
-        if fld in {k for (o, k) in seen if o == name}:
-            errors.add(
-                row.ref("field"), f"option {name!r} already sets {fld} in {seen[(name, fld)]}"
-            )
-            continue
-        seen[(name, fld)] = row.ref("field")
-        value = _distribution(row, f"option[{name}].{fld}", errors)
-        if value is None:
-            continue
-        sec, _, key = fld.rpartition(".")
-        target = block.setdefault(sec, {}) if sec else block
-        if isinstance(target, dict):
-            target[key] = value
+        _option_override(row, block, name, seen, errors)
     return list(blocks.values()) or None
+
+
+def _option_name(row, errors: CellErrors) -> str | None:
+    """The option a row of the Options sheet belongs to (an error when it has data but no name)."""
+    if row.get("option") is None:
+        if any(row.get(c) is not None for c in L.option_columns() if c != "note"):
+            errors.add(row.ref("option"), "empty; give the name of the option this row belongs to")
+        return None
+    return text(row.get("option"), f"{row.ref('option')} (option)", errors) or None
+
+
+def _option_override(
+    row, block: dict[str, Any], name: str, seen: dict[tuple[str, str], str], errors: CellErrors
+) -> None:
+    """The field a row of the Options sheet overrides, set in the option's block."""
+    if row.get("field") is None:
+        if row.get("distribution") is not None or any(
+            row.get(c) is not None for c in L.param_columns()
+        ):
+            errors.add(row.ref("field"), f"empty; give the field option {name!r} overrides")
+        return
+    fld = text(row.get("field"), f"{row.ref('field')} ({name} field)", errors)
+    if not fld:
+        return
+    if (name, fld) in seen:
+        errors.add(row.ref("field"), f"option {name!r} already sets {fld} in {seen[(name, fld)]}")
+        return
+    seen[(name, fld)] = row.ref("field")
+    value = _distribution(row, f"option[{name}].{fld}", errors)
+    if value is None:
+        return
+    sec, _, key = fld.rpartition(".")
+    target = block.setdefault(sec, {}) if sec else block
+    if isinstance(target, dict):
+        target[key] = value
 
 
 def _read_launches(table: Table, errors: CellErrors) -> list[dict[str, Any]]:
@@ -375,6 +383,15 @@ def _stamp(v: Any) -> Any:
     return v
 
 
+def _history_cell(book: Book, ws, r: int, c: int, names, vol_idx, errors: CellErrors) -> str:
+    """One History cell as CSV text; the volume column must hold numbers."""
+    v, _ = book.cell(L.HISTORY, r, c, errors)
+    if c - 1 == vol_idx and v is not None and not (isinstance(v, str) and not v.strip()):
+        label = f"{L.HISTORY}!{ws.cell(row=r, column=c).coordinate} ({names[c - 1]})"
+        v = number(v, label, errors)
+    return "" if v is None else (repr(v) if isinstance(v, float) else _stamp(v))
+
+
 def _history_csv(book: Book, raw: dict[str, Any], errors: CellErrors) -> str | None:
     """The History sheet as CSV text, line n = sheet row n (volume cells checked)."""
     ws = book._values[L.HISTORY]
@@ -390,14 +407,9 @@ def _history_csv(book: Book, raw: dict[str, Any], errors: CellErrors) -> str | N
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(names)
     for r in range(2, ws.max_row + 1):
-        line = []
-        for c in range(1, ncol + 1):
-            v, _ = book.cell(L.HISTORY, r, c, errors)
-            if c - 1 == vol_idx and v is not None and not (isinstance(v, str) and not v.strip()):
-                label = f"{L.HISTORY}!{ws.cell(row=r, column=c).coordinate} ({names[c - 1]})"
-                v = number(v, label, errors)
-            line.append("" if v is None else (repr(v) if isinstance(v, float) else _stamp(v)))
-        w.writerow(line)
+        w.writerow(
+            [_history_cell(book, ws, r, c, names, vol_idx, errors) for c in range(1, ncol + 1)]
+        )
     if ws.max_row < 2:
         errors.add(L.HISTORY, "no data rows under the header")
         return None
