@@ -228,6 +228,7 @@ DEMOS = {
     "quantization": "quantization.toml",
     "options": "options.toml",
     "fleet": "fleet.toml",
+    "onprem": "onprem.toml",
 }
 
 
@@ -243,7 +244,7 @@ def demo(
         str,
         typer.Option(
             "--example",
-            help="quantization: FP8 quantization of a chat model; options: FP8 vs continuous batching vs both; fleet: speculative decoding on an autoscaled, committed fleet (ServeGen traffic) vs an API.",
+            help="quantization: FP8 quantization of a chat model; options: FP8 vs continuous batching vs both; fleet: speculative decoding on an autoscaled, committed fleet (ServeGen traffic) vs an API; onprem: stay on cloud, buy GPU servers, or buy and quantize.",
         ),
     ] = "quantization",
     draws: Draws = None,
