@@ -35,6 +35,11 @@ _RED = "#c0392b"
 _GREEN = "#2e8b57"
 
 
+def _plain(text: str) -> str:
+    """Text shown as written: a ``$`` does not start matplotlib's math mode."""
+    return text.replace("$", r"\$")
+
+
 def _money_axis(ax, currency: str, axis: str = "y") -> None:
     fmt = FuncFormatter(lambda v, _: money(v, currency))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
@@ -179,8 +184,10 @@ def fig_tornado(
         ax.barh(yi, r["high"] - base, left=base, color=_GREEN, alpha=0.75)
     ax.axvline(base, color="black", lw=1)
     labels = [
-        f"{name}\n[{input_value(str(name), r['low_value'], currency)} → "
-        f"{input_value(str(name), r['high_value'], currency)}]"
+        _plain(
+            f"{name}\n[{input_value(str(name), r['low_value'], currency)} → "
+            f"{input_value(str(name), r['high_value'], currency)}]"
+        )
         for name, r in df.iterrows()
     ]
     ax.set_yticks(y, labels, fontsize=7)
@@ -192,10 +199,12 @@ def fig_tornado(
         "payback_months": "median payback (months, capped at horizon)",
     }
     ax.set_xlabel(names.get(output, output))
+    centre = money(base, currency) if output == "npv" else f"{base:.3g}"
     ax.set_title(
-        f"Tornado{' — ' + opt.name if opt.name else ''}: {names.get(output, output)}, "
-        f"input at P10 (red) / P90 (green)\ncentre {money(base, currency) if output == 'npv' else f'{base:.3g}'}"
-        " = every input at its median (not the P50 or mean of the Monte Carlo draws)",
+        _plain(
+            f"Tornado — {opt.name}: {names.get(output, output)}, input at P10 (red) / P90 (green)\n"
+            f"centre {centre} = every input at its median (not the P50 or mean of the draws)"
+        ),
         fontsize=9,
     )
     return fig

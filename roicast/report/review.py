@@ -58,6 +58,8 @@ __all__ = [
 _COL = {name: j for j, name in enumerate(INPUT_NAMES)}
 _M = {name: j for j, name in enumerate(METRIC_NAMES)}
 
+#: Warn when the forecast horizon exceeds the history by this factor (``extrapolation_ratio``).
+EXTRAPOLATION_WARN = 1.0
 #: Percentiles of each input on the spider chart.
 SPIDER_PERCENTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 #: Draws of the study re-run per goal-seek evaluation (the first ones; all when fewer).
@@ -652,10 +654,17 @@ def diagnostics(result: StudyResult, doc: Mapping[str, Any], option: str) -> dic
     warnings: list[str] = []
     tail = tail_diagnostics(npv).to_dict() if np.ptp(npv) > 0 else None
     if tail and tail["tail_driven"]:
+        why = "; ".join(tail["reasons"])
         warnings.append(
-            f"Tail-driven mean: the top 1 % of draws carry {pct(tail['top_share'])} of total NPV; "
-            f"read the P50 ({money(doc['npv']['p50'], cur)}) before the mean "
+            f"Tail-driven mean ({why}; the top 1 % of draws carry {pct(tail['top_share'])} of "
+            f"total NPV): read the P50 ({money(doc['npv']['p50'], cur)}) before the mean "
             f"({money(doc['npv']['mean'], cur)})"
+        )
+    ratio = doc.get("forecast", {}).get("extrapolation_ratio")
+    if ratio is not None and ratio > EXTRAPOLATION_WARN:
+        warnings.append(
+            f"Extrapolated demand: the forecast runs {ratio:.1f}× as long as the history it was "
+            "fitted on; its later months are assumptions, not data"
         )
     for w in doc.get("forecast", {}).get("warnings", []):
         warnings.append(f"Demand forecast: {w}")
