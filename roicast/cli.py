@@ -135,6 +135,8 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
         f"{p(roi['mean'])} ± {p(roi['se_mean'])}",
     )
     t.add_row("Payback (months)", mo(pb["p10"]), mo(pb["p50"]), mo(pb["p90"]), "")
+    if "ask" in doc:
+        out_console.print(f"[bold]{doc['ask']['description']}[/]: {doc['ask']['sentence']}")
     out_console.print(t)
     dec = doc["decision"]
     colour = "green" if dec["verdict"] == "go" else "red"
@@ -154,10 +156,24 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
             f"  {'pass' if c['passed'] else 'FAIL'}: {c['rule']}: {value} vs {c['threshold']}"
         )
     out_console.print(f"Verdict: [bold {colour}]{dec['verdict'].upper()}[/] ({dec['reason']})")
+    if "rule_text" in dec:
+        out_console.print(f"Rule: {dec['rule_text']}")
+    for i, d in enumerate(doc.get("drivers", []), 1):
+        out_console.print(f"  driver {i}: {d['text']}")
+    for w in doc.get("diagnostics", {}).get("warnings", []):
+        out_console.print(f"[yellow]Warning:[/] {w}")
     if "until_stable" in doc:
         u = doc["until_stable"]
         ok = all(o["converged"] for o in u["options"].values())
-        state = "stable" if ok else "NOT stable: cap reached"
+        if "confidence" in u:
+            state = (
+                f"verdict settled at {u['confidence']:.0%} confidence, headline NPV within "
+                f"±{u['tol']:.1%} of the investment"
+                if ok
+                else "NOT settled: cap reached"
+            )
+        else:
+            state = "stable" if ok else "NOT stable: cap reached"
         out_console.print(f"Draws chosen by --until-stable {u['tol']}: {doc['draws']} ({state})")
     if out is not None:
         out_console.print(
@@ -178,7 +194,7 @@ def _run(
     from roicast.excel import load_any_spec
     from roicast.report import write_report
     from roicast.report._io import check_destination, recover_leftovers
-    from roicast.study import preflight, run_study, run_study_until_stable
+    from roicast.study import preflight, run_study, run_study_until_decided
 
     with _errors():
         spec = load_any_spec(spec_path)
@@ -189,7 +205,7 @@ def _run(
             if until_stable is None:
                 result = run_study(spec, draws=draws, seed=seed, progress=cb)
             else:
-                result = run_study_until_stable(
+                result = run_study_until_decided(
                     spec, until_stable, seed=seed, max_draws=max_draws, progress=cb
                 )
             doc = write_report(result, out, report=report, option="--out")
@@ -212,8 +228,9 @@ def run(
         float | None,
         typer.Option(
             "--until-stable",
-            help="Add draws in batches of 10 000 until the 95 % half-width of mean NPV and of its "
-            "P10/P50/P90 is under this share (e.g. 0.01), then run with that many draws.",
+            help="Add draws in batches of 10 000 until the verdict is settled at 95 % confidence "
+            "and the 95 % half-width of mean NPV and of its P10/P50/P90 is under this share of "
+            "the investment (e.g. 0.01: ±1 % of the investment), then run with that many draws.",
         ),
     ] = None,
     max_draws: Annotated[

@@ -109,6 +109,10 @@ class Project(_Section):
             raise ValueError(f"{v!r} is not a month in the form YYYY-MM")
         return v
 
+    description: str = Field(
+        "", description="one line: what the investment does (the report's headline ask)"
+    )
+
 
 class Launch(_Section):
     month: int = Field(ge=1, description="study month (1-based) from which the step applies")
@@ -330,6 +334,94 @@ class Option(_Section):
     implementation: Implementation
     churn: Churn
     indirect: Indirect
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="input name -> source of this option's value (overrides [sources] for it)",
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _source_inputs(cls, v: dict[str, str]) -> dict[str, str]:
+        from roicast.simulate import INPUT_NAMES
+
+        for key in v:
+            if key not in INPUT_NAMES:
+                raise ValueError(
+                    f"{key!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
+                )
+        return v
+
+
+def _stress_value_check(name: str, value: Any) -> Distribution:
+    """A stress value (number or distribution table) checked against the input's own range."""
+    from pydantic import TypeAdapter
+
+    from roicast.simulate import INPUT_NAMES
+
+    if name not in INPUT_NAMES:
+        raise ValueError(f"{name!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}")
+    if name == "demand":
+        adapter = TypeAdapter(_dist(0, 1))  # the demand path's quantile by total volume
+    else:
+        sec, fld = name.split(".")
+        model = _STRESS_SECTIONS[sec]
+        info = model.model_fields[fld]
+        ann = info.annotation
+        args = [a for a in getattr(ann, "__args__", ()) if a is not type(None)]
+        adapter = TypeAdapter(
+            Annotated[
+                (args[0] if len(args) == 1 and ann is not Distribution else ann), *info.metadata
+            ]
+        )
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as e:
+        msg = e.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{name}: {msg}") from None
+
+
+class Stress(_Section):
+    """A named what-if case: some inputs set to a value or a distribution, the rest as in the spec.
+
+    ``set`` maps input names (:data:`roicast.simulate.INPUT_NAMES`) to a number
+    or a distribution table; every option is re-simulated with those inputs
+    replaced (a distribution is drawn with the input's own uniforms when it is
+    uncertain in the study, so its correlations are kept).
+    """
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    set: dict[str, Any] = Field(min_length=1)
+
+    @field_validator("set")
+    @classmethod
+    def _inputs(cls, v: dict[str, Any]) -> dict[str, Distribution]:
+        return {k: _stress_value_check(k, x) for k, x in v.items()}
+
+
+class Pilot(_Section):
+    """A pilot that would measure one input with normal noise before deciding.
+
+    The pilot observes ``D = X + e``, ``e ~ N(0, noise_sd²)`` in the input's
+    units; the report values it by the expected value of sample information
+    under the decision rule (:func:`roicast.sensitivity.evsi_pilot`).
+    """
+
+    input: str
+    noise_sd: float = Field(gt=0, allow_inf_nan=False)
+    cost: float = Field(0.0, ge=0, allow_inf_nan=False)
+    name: str = ""
+    description: str = ""
+
+    @field_validator("input")
+    @classmethod
+    def _input(cls, v: str) -> str:
+        from roicast.simulate import INPUT_NAMES
+
+        if v not in INPUT_NAMES or v == "demand":
+            names = ", ".join(n for n in INPUT_NAMES if n != "demand")
+            raise ValueError(f"{v!r} is not an input a pilot can measure; inputs: {names}")
+        return v
 
 
 #: Sections an ``[[option]]`` may override.
@@ -382,6 +474,25 @@ class Spec(_Section):
         if h is None:
             return None
         return h if h.is_absolute() else (self.base_dir / h)
+
+    stress: list[Stress] = Field(
+        default_factory=list, description="named what-if cases ([[stress]]) shown beside the base"
+    )
+    pilot: list[Pilot] = Field(
+        default_factory=list, description="pilots that would measure one input ([[pilot]])"
+    )
+
+    @model_validator(mode="after")
+    def _review_rules(self):
+        """Names of stress cases and pilots are unique."""
+        for what, items in (("stress", self.stress), ("pilot", self.pilot)):
+            names = [x.name for x in items if x.name]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(
+                    f"{what}.name: {what} names must be unique; {', '.join(map(repr, dup))} repeats"
+                )
+        return self
 
 
 def _unique_option_names(spec: Spec) -> None:
@@ -653,7 +764,7 @@ def _option_from_block(
         )
     name = b.pop("name")
     opt: dict[str, Any] = {"name": name}
-    for meta in ("description", "combines", "platform"):
+    for meta in ("description", "combines", "platform", "sources"):
         if meta in b:
             opt[meta] = b.pop(meta)
     for sec in OPTION_SECTIONS:
@@ -709,6 +820,17 @@ def spec_from_dict(
         ) from None
     return spec
 
+
+#: Model sections by the prefix of their inputs' names (for ``[[stress]]`` values).
+_STRESS_SECTIONS: dict[str, type[_Section]] = {
+    "baseline": Baseline,
+    "optimized": Optimized,
+    "pricing": Pricing,
+    "fleet": Fleet,
+    "implementation": Implementation,
+    "churn": Churn,
+    "indirect": Indirect,
+}
 
 _SECTION_FIELDS = {
     "optimized": set(Optimized.model_fields),

@@ -705,3 +705,166 @@ def _paid_back_curve(pb: np.ndarray, horizon: int) -> np.ndarray:
     """P(payback ≤ t) for t = 1..H."""
     t = np.arange(1, horizon + 1)
     return (pb[:, None] <= t[None, :]).mean(axis=0)
+
+
+def _settled(share: float, target: float, n: int, z: float) -> bool:
+    """Whether a Monte Carlo proportion is on one side of ``target`` at ``z`` standard errors.
+
+    The s.e. is binomial, :math:`\\sqrt{\\max(\\hat p(1-\\hat p), 1/n)/n}` (floored so that
+    a proportion of exactly 0 or 1 after few draws is not taken as certain).
+    """
+    se = math.sqrt(max(share * (1.0 - share), 1.0 / n) / n)
+    return abs(share - target) >= z * se
+
+
+def verdict_settled(
+    npv: np.ndarray, payback: np.ndarray, decision: Any, *, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Is the decision rule's verdict settled by these draws at ``confidence``?
+
+    Every condition of the rule is a proportion against a threshold:
+    :math:`P(\\text{NPV} > 0) \\ge p^*`; ``P50 payback <= m`` ⇔
+    :math:`P(\\text{payback} \\le m) \\ge 0.5`; ``P10 NPV >= c`` ⇔
+    :math:`P(\\text{NPV} < c) \\le 0.1`.  A condition is settled when its
+    proportion is at least :math:`z = \\Phi^{-1}(\\text{confidence})` binomial
+    standard errors from its threshold (one-sided).  The verdict is settled
+    when a condition is settled failing (no-go whatever the others) or every
+    condition is settled passing (go).
+    """
+    from scipy.stats import norm
+
+    n = npv.size
+    z = float(norm.ppf(confidence))
+    conds = [(float((npv > 0).mean()), decision.min_prob_positive_npv, True)]
+    if decision.max_payback_p50_months is not None:
+        conds.append((float((payback <= decision.max_payback_p50_months).mean()), 0.5, True))
+    if decision.min_npv_p10 is not None:
+        conds.append((float((npv < decision.min_npv_p10).mean()), 0.1, False))
+    state = []
+    for share, target, at_least in conds:
+        passed = share >= target if at_least else share <= target
+        state.append((passed, _settled(share, target, n, z)))
+    fails_settled = any(s and not p for p, s in state)
+    all_pass_settled = all(s and p for p, s in state)
+    return {
+        "settled": bool(fails_settled or all_pass_settled),
+        "verdict": "go" if all(p for p, _ in state) else "no-go",
+        "prob_npv_positive": conds[0][0],
+        "z": z,
+    }
+
+
+def draws_until_decided(
+    spec: Spec,
+    tol: float,
+    *,
+    seed: int,
+    forecast: Forecast,
+    confidence: float = 0.95,
+    batch: int = 10_000,
+    max_draws: int = 1_000_000,
+    price_seed: int | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """How many draws settle the verdict and pin the headline numbers to ``tol`` × investment.
+
+    Adds batches of ``batch`` draws (each its own Latin hypercube, draw indices
+    continuing) until, for every option,
+
+    * the decision rule's verdict is settled at ``confidence``
+      (:func:`verdict_settled`), and
+    * the 95 % half-width (1.96 s.e., :func:`roicast.sensitivity.mc_standard_errors`)
+      of mean NPV and of its P10 / P50 / P90 is at most ``tol`` × the mean
+      investment (an absolute tolerance: a relative one cannot be met near
+      NPV = 0); when the investment is 0, ``tol`` × the P10–P90 width of NPV,
+
+    or ``max_draws`` is reached.  Returns the draws (a multiple of ``batch``
+    unless capped) and a record per option (``converged``: both criteria met).
+    """
+    if not 0 < tol < 1:
+        raise RoicastError(f"--until-stable: {tol} must be in (0, 1), e.g. 0.01 for ±1 %")
+    if not 0.5 < confidence < 1:
+        raise RoicastError(f"confidence: {confidence} must be in (0.5, 1), e.g. 0.95")
+    if max_draws < batch:
+        raise RoicastError(f"--max-draws: {max_draws} must be at least the batch size {batch}")
+    demand = demand_matrix(forecast)
+    profiles = study_profiles(spec)
+    cols = [METRIC_NAMES.index(k) for k in ("npv", "payback_months", "investment")]
+    chunks: list[np.ndarray] = []
+    records: dict[str, Any] = {}
+    start = 0
+    while start < max_draws:
+        size = min(batch, max_draws - start)
+        smp = sample_inputs(spec, size, n_paths=demand.shape[0], seed=seed, stream=(start,))
+        block = np.empty((len(spec.options), size, len(cols)))
+        for k, opt in enumerate(spec.options):
+            m, _ = simulate_arrays(
+                np.ascontiguousarray(smp.values.isel(option=k).values),
+                demand,
+                seed=seed,
+                discount_rate=spec.project.discount_rate,
+                monthly=False,
+                draw_offset=start,
+                price_seed=price_seed,
+                fleet=fleet_config(spec, opt, profiles),
+            )
+            block[k] = m[:, cols]
+        chunks.append(block)
+        start += size
+        allm = np.concatenate(chunks, axis=1)
+        done = True
+        for k, opt in enumerate(spec.options):
+            npv, pb, inv = allm[k, :, 0], allm[k, :, 1], allm[k, :, 2]
+            verdict = verdict_settled(npv, pb, spec.decision, confidence=confidence)
+            err = mc_standard_errors(npv)
+            scale = float(inv.mean())
+            if not scale > 0:
+                scale = float(np.subtract(*np.quantile(npv, [0.9, 0.1])))
+            limit = tol * scale
+            worst = float(err["half_width"].max())
+            precise = bool(worst <= limit) if np.isfinite(worst) else False
+            records[opt.name] = {
+                "draws": start,
+                "converged": bool(verdict["settled"] and precise),
+                "verdict": verdict["verdict"],
+                "verdict_settled": verdict["settled"],
+                "prob_npv_positive": verdict["prob_npv_positive"],
+                "max_half_width": worst,
+                "tolerance": limit,
+                "max_rel_half_width": float(err["rel_half_width"].max()),
+            }
+            done = done and records[opt.name]["converged"]
+        if done:
+            break
+    return start, {
+        "tol": tol,
+        "confidence": confidence,
+        "batch": batch,
+        "max_draws": max_draws,
+        "criterion": "verdict settled at the stated confidence (each rule condition's proportion "
+        "at least z binomial s.e. from its threshold) and the 95 % half-width of mean NPV and its "
+        "P10/P50/P90 at most tol × mean investment",
+        "options": records,
+    }
+
+
+def run_study_until_decided(
+    spec: Spec,
+    tol: float,
+    *,
+    seed: int | None = None,
+    max_draws: int = 1_000_000,
+    confidence: float = 0.95,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> StudyResult:
+    """Find the draws :func:`draws_until_decided` needs, then run the study with them.
+
+    The record lands in ``StudyResult.until_stable``.
+    """
+    s = int(seed if seed is not None else spec.simulation.seed)
+    fc = forecast_for(spec, seed=s, progress=progress)
+    n, record = draws_until_decided(
+        spec, tol, seed=s, forecast=fc, max_draws=max_draws, confidence=confidence
+    )
+    result = run_study(spec, draws=n, seed=s, progress=progress, forecast=fc, **kwargs)
+    return replace(result, until_stable=record)

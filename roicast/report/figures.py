@@ -11,18 +11,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from roicast.report._format import money
-from roicast.study import OptionAnalysis, StudyResult
+from roicast.report._format import input_value, money, si
+from roicast.study import OptionAnalysis, StudyResult, summarize_distribution
 
 __all__ = [
     "fig_cashflow_fan",
     "fig_demand_fan",
     "fig_histogram",
+    "fig_npv_options",
     "fig_options",
     "fig_payback",
     "fig_rankings",
     "fig_sobol",
     "fig_spend_fan",
+    "fig_spider",
     "fig_tornado",
 ]
 
@@ -31,6 +33,11 @@ _ORANGE = "#d9822b"
 _GREY = "#777777"
 _RED = "#c0392b"
 _GREEN = "#2e8b57"
+
+
+def _plain(text: str) -> str:
+    """Text shown as written: a ``$`` does not start matplotlib's math mode."""
+    return text.replace("$", r"\$")
 
 
 def _money_axis(ax, currency: str, axis: str = "y") -> None:
@@ -73,13 +80,17 @@ def fig_cashflow_fan(result: StudyResult, opt: OptionAnalysis) -> Figure:
     q = _qdict(opt.monthly["cumulative_cash_flow"])
     _fan(ax, t, q, _BLUE, "cumulative cash flow")
     ax.axhline(0, color="black", lw=1)
-    pb = opt.metrics["payback_months"].values
-    fin = pb[np.isfinite(pb)]
-    if fin.size:
-        lo, hi = np.quantile(fin, [0.1, 0.9])
-        ax.axvspan(
-            lo, hi, color=_GREEN, alpha=0.08, label="payback P10–P90 (of draws that pay back)"
+    # the same P10 / P90 as the headline: a draw not paid back counts as beyond the horizon
+    pb = summarize_distribution(opt.metrics["payback_months"].values)
+    if pb["p10"] is not None:
+        lo = pb["p10"]
+        hi = pb["p90"] if pb["p90"] is not None else float(result.horizon)
+        label = (
+            f"payback P10–P90 ({lo:.1f}–{hi:.1f} months, all draws)"
+            if pb["p90"] is not None
+            else f"payback P10 {lo:.1f} months – P90 not within {result.horizon} months"
         )
+        ax.axvspan(lo, hi, color=_GREEN, alpha=0.08, label=label)
     ax.set_xlabel("month of the study")
     ax.set_ylabel(f"cumulative cash flow ({cur})")
     _money_axis(ax, cur)
@@ -105,6 +116,8 @@ def fig_spend_fan(result: StudyResult, opt: OptionAnalysis) -> Figure:
     _fan(ax2, t, _qdict(opt.monthly["instance_hours_optimized"]), _BLUE, "optimized")
     ax2.set_title("Instance-hours per month")
     ax2.set_xlabel("month")
+    ax2.set_ylabel("instance-hours")
+    ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: si(v)))
     ax2.grid(alpha=0.3)
     return fig
 
@@ -171,7 +184,11 @@ def fig_tornado(
         ax.barh(yi, r["high"] - base, left=base, color=_GREEN, alpha=0.75)
     ax.axvline(base, color="black", lw=1)
     labels = [
-        f"{name}\n[{r['low_value']:.3g} → {r['high_value']:.3g}]" for name, r in df.iterrows()
+        _plain(
+            f"{name}\n[{input_value(str(name), r['low_value'], currency)} → "
+            f"{input_value(str(name), r['high_value'], currency)}]"
+        )
+        for name, r in df.iterrows()
     ]
     ax.set_yticks(y, labels, fontsize=7)
     if output in ("npv",):
@@ -182,7 +199,51 @@ def fig_tornado(
         "payback_months": "median payback (months, capped at horizon)",
     }
     ax.set_xlabel(names.get(output, output))
-    ax.set_title(f"Tornado: {names.get(output, output)} — input at P10 (red) / P90 (green)")
+    centre = money(base, currency) if output == "npv" else f"{base:.3g}"
+    ax.set_title(
+        _plain(
+            f"Tornado — {opt.name}: {names.get(output, output)}, input at P10 (red) / P90 (green)\n"
+            f"centre {centre} = every input at its median (not the P50 or mean of the draws)"
+        ),
+        fontsize=9,
+    )
+    return fig
+
+
+def fig_spider(spider: dict, *, currency: str = "USD") -> Figure:
+    """Spider chart: mean NPV against each input's percentile, the others at their medians."""
+    fig, ax = _new((7.5, 4.6))
+    pcts = np.array(spider["percentiles"]) * 100
+    for row in spider["inputs"]:
+        ax.plot(pcts, row["npv"], marker="o", ms=3, lw=1.5, label=row["input"])
+    ax.axhline(0, color="black", lw=1)
+    ax.axvline(50, color=_GREY, lw=0.8, ls=":")
+    ax.set_xticks(pcts, [f"P{p:.0f}" for p in pcts])
+    ax.set_xlabel("percentile of the input (others at their medians)")
+    ax.set_ylabel(f"mean NPV ({currency})")
+    _money_axis(ax, currency)
+    ax.set_title(f"Spider chart — {spider['option']}")
+    ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def fig_npv_options(result: StudyResult) -> Figure:
+    """NPV S-curves (cumulative distributions) of every option on one axis, P10/P50/P90 marked."""
+    cur = result.spec.project.currency
+    fig, ax = _new()
+    for name, opt in result.options.items():
+        v = np.sort(opt.metrics["npv"].values)
+        (line,) = ax.plot(v, np.arange(1, v.size + 1) / v.size, lw=2, label=name)
+        q = np.quantile(v, [0.1, 0.5, 0.9])
+        ax.plot(q, [0.1, 0.5, 0.9], "o", color=line.get_color(), ms=4)
+    ax.axvline(0, color=_RED, lw=1.2)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0%}"))
+    ax.set_ylabel("P(NPV ≤ x)")
+    ax.set_xlabel(f"NPV ({cur})")
+    _money_axis(ax, cur, "x")
+    ax.set_title("NPV of every option (dots: P10 / P50 / P90)")
+    ax.legend(fontsize=8)
     return fig
 
 

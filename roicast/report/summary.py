@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from roicast import __version__
+from roicast.report import review
 from roicast.study import OptionAnalysis, StudyResult, summarize_distribution
 
 __all__ = ["decide", "option_summary", "summary"]
@@ -21,49 +22,9 @@ __all__ = ["decide", "option_summary", "summary"]
 
 def decide(res: OptionAnalysis, spec, horizon: int) -> dict[str, Any]:
     """Apply the spec's decision rule to one option; every condition is reported."""
-    rule = spec.decision
-    npv = res.metrics["npv"].values
-    pb = res.metrics["payback_months"].values
-    p_pos = float((npv > 0).mean())
-    conds = [
-        {
-            "rule": "P(NPV > 0) >= min_prob_positive_npv",
-            "value": p_pos,
-            "threshold": rule.min_prob_positive_npv,
-            "passed": p_pos >= rule.min_prob_positive_npv,
-            "se": float(np.sqrt(p_pos * (1 - p_pos) / npv.size)),  # binomial Monte Carlo s.e.
-        }
-    ]
-    if rule.max_payback_p50_months is not None:
-        p50 = summarize_distribution(pb)["p50"]  # the same P50 summary.json reports
-        p50 = np.inf if p50 is None else p50
-        conds.append(
-            {
-                "rule": "P50 payback months <= max_payback_p50_months",
-                "value": p50 if np.isfinite(p50) else None,
-                "threshold": rule.max_payback_p50_months,
-                "passed": bool(p50 <= rule.max_payback_p50_months),
-            }
-        )
-    if rule.min_npv_p10 is not None:
-        p10 = float(np.quantile(npv, 0.1))
-        conds.append(
-            {
-                "rule": "P10 NPV >= min_npv_p10",
-                "value": p10,
-                "threshold": rule.min_npv_p10,
-                "passed": p10 >= rule.min_npv_p10,
-            }
-        )
-    go = all(c["passed"] for c in conds)
-    failed = [c["rule"] for c in conds if not c["passed"]]
-    return {
-        "verdict": "go" if go else "no-go",
-        "rule": " and ".join(c["rule"] for c in conds),
-        "prob_npv_positive": p_pos,
-        "conditions": conds,
-        "reason": "all conditions pass" if go else "failed: " + "; ".join(failed),
-    }
+    return review.decide_metrics(
+        res.metrics["npv"].values, res.metrics["payback_months"].values, spec.decision
+    )
 
 
 def _tornado_rows(res: OptionAnalysis, output: str) -> list[dict[str, Any]]:
@@ -240,6 +201,10 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
                 "value_over_best_single": float(per[opt.name]["npv"]["mean"] - max(parts)),
                 "prob_better_than_each": float((diff_best > 0).mean()),
                 "interaction": float(per[opt.name]["npv"]["mean"] - sum(parts)),
+                "interaction_note": "interaction = mean NPV of the combination − the sum of the "
+                "parts' mean NPVs: it counts the same baseline spend saved twice; see "
+                "consistent_basis",
+                "consistent_basis": review.combination_terms(result, opt.name, list(opt.combines)),
             }
         )
     ranking = sorted(names, key=lambda n: per[n]["npv"]["mean"], reverse=True)
@@ -253,6 +218,8 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
                 "option": n,
                 "mean_npv": per[n]["npv"]["mean"],
                 "p10_npv": per[n]["npv"]["p10"],
+                "p50_npv": per[n]["npv"]["p50"],
+                "p90_npv": per[n]["npv"]["p90"],
                 "mean_roi": per[n]["roi"]["mean"],
                 "prob_npv_negative": per[n]["prob_npv_negative"],
                 "prob_best": prob_best[n],
@@ -308,4 +275,37 @@ def summary(result: StudyResult) -> dict[str, Any]:
     if len(per) > 1:
         doc["options"] = [per[k] for k in per]
         doc["options_comparison"] = compare_options(result, per)
+    _review(doc, result, best)
     return doc
+
+
+def _review(doc: dict[str, Any], result: StudyResult, best: str) -> None:
+    """The review keys (``ask``, ``basis``, ``drivers``, ``diagnostics``, ``stress``, …), in place.
+
+    ``stress``, ``goal_seek``, ``spider``, ``value_of_information.rule`` and
+    ``pilots`` re-run the simulator, so they are computed only when the study
+    ran the full sensitivity analysis (``run_study(..., sensitivity=True)``) or
+    nothing is uncertain.
+    """
+    spec = result.spec
+    res = result.options[best]
+    doc["description"] = spec.project.description
+    doc["ask"] = review.ask(result, best)
+    doc["decision"]["rule_text"] = review.rule_text(spec.decision)
+    doc["basis"] = review.basis(doc)
+    doc["drivers"] = review.drivers_in_words(result, best)
+    doc["diagnostics"] = review.diagnostics(result, doc, best)
+    doc["correlations"] = review.correlations(result)
+    if len(result.options) > 1:
+        doc["option_inputs"] = review.option_inputs(result)
+    if res.evpi is None and result.sample.free_inputs(best):  # quick analysis (batches)
+        return
+    if spec.stress:
+        doc["stress"] = review.stress_tests(result)
+    doc["goal_seek"] = review.goal_seek(result, best)
+    doc["spider"] = review.spider(result, best)
+    voi = review.rule_voi(result, best)
+    if voi is not None:
+        doc["value_of_information"]["rule"] = voi
+    if spec.pilot:
+        doc["pilots"] = review.pilots(result, best)

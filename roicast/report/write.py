@@ -20,7 +20,17 @@ from markupsafe import Markup
 from roicast import __version__
 from roicast.errors import RoicastError
 from roicast.report import figures
-from roicast.report._format import markdown_text, money, months, pct
+from roicast.report._format import (
+    input_value,
+    irr_text,
+    markdown_text,
+    money,
+    months,
+    pct,
+    roi_text,
+    si,
+    sig,
+)
 from roicast.report._io import atomic_dir, write_json
 from roicast.report.summary import summary as make_summary
 from roicast.simulate import INPUT_NAMES
@@ -135,7 +145,9 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
+def _figures(
+    result: StudyResult, folder: Path, best: str, doc: dict[str, Any] | None = None
+) -> dict[str, str]:
     folder.mkdir()
     cur = result.spec.project.currency
     opt = result.options[best]
@@ -172,6 +184,17 @@ def _figures(result: StudyResult, folder: Path, best: str) -> dict[str, str]:
         figs["sobol"] = _save(figures.fig_sobol(opt), folder / "sobol.png")
     if len(result.options) > 1:
         figs["options"] = _save(figures.fig_options(result), folder / "options.png")
+        figs["npv_options"] = _save(figures.fig_npv_options(result), folder / "npv_options.png")
+        for i, (name, other) in enumerate(result.options.items()):
+            if name != best:
+                figs[f"tornado_{name}"] = _save(
+                    figures.fig_tornado(other, output="npv", currency=cur),
+                    folder / f"tornado_npv_option{i}.png",
+                )
+    if doc is not None and doc.get("spider", {}).get("inputs"):
+        figs["spider"] = _save(
+            figures.fig_spider(doc["spider"], currency=cur), folder / "spider.png"
+        )
     return figs
 
 
@@ -197,7 +220,17 @@ def _environment(**kwargs: Any) -> jinja2.Environment:
         keep_trailing_newline=True,
         **kwargs,
     )
-    env.filters.update({"money": money, "pct": pct, "months": months})
+    env.filters.update(
+        {
+            "money": money,
+            "pct": pct,
+            "months": months,
+            "si": si,
+            "sig": sig,
+            "irr": irr_text,
+            "value": lambda x, name, cur="USD": input_value(name, x, cur),
+        }
+    )
     return env
 
 
@@ -218,33 +251,47 @@ def _backtest_rows(bt) -> dict[str, Any] | None:
         "msis_ratio": "MSIS vs seasonal naive",
     }
     rows = [[str(idx), *(f"{r[c]:.3g}" for c in cols if c in r)] for idx, r in bt.table.iterrows()]
-    return {"columns": ["horizon", *cols.values()], "rows": rows}
+    return {"columns": ["horizon (months ahead)", *cols.values()], "rows": rows}
 
 
-def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> dict[str, Any]:
-    best = doc["option"]
-    dists = result.sample.distributions[best]
-    sources = result.spec.sources
-    ties = result.sample.ties[best]
-    assumptions = [
+def _assumptions(result: StudyResult, option: str) -> list[dict[str, Any]]:
+    """The inputs of one option with their sources (the option's own override ``[sources]``)."""
+    opt = next(o for o in result.spec.options if o.name == option)
+    sources = {**result.spec.sources, **opt.sources}
+    ties = result.sample.ties[option]
+    cur = result.spec.project.currency
+    return [
         {
             "input": name,
             "distribution": d.describe()
             if name != "demand"
             else "forecast paths, ranked by total volume",
             "median": d.median,
+            "median_text": input_value(name, d.median, cur),
             "uncertain": not d.is_fixed,
             "source": sources.get(
                 name, f"same value as {ties[name]} in every draw" if name in ties else ""
             ),
         }
-        for name, d in dists.items()
+        for name, d in result.sample.distributions[option].items()
     ]
+
+
+def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> dict[str, Any]:
+    best = doc["option"]
+    top = result.options[best].metrics
+    inv = float(np.median(top["investment"].values))
+    gain = float(np.median(top["gain"].values))
     return {
         "doc": doc,
         "cur": result.spec.project.currency,
         "figs": figs,
-        "assumptions": assumptions,
+        "assumptions": _assumptions(result, best),
+        "option_assumptions": {
+            name: _assumptions(result, name) for name in result.options if name != best
+        },
+        "roi_note": roi_text(doc["roi"]["p50"], inv, gain),
+        "irr_p50": irr_text(doc["details"]["irr"]["p50"]),
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "options": doc.get("options", []),
@@ -272,7 +319,7 @@ def write_report(
         write_json(doc, tmp / "summary.json")
         results_dataset(result).to_netcdf(tmp / "results.nc", engine="h5netcdf")
         if report:
-            figs = _figures(result, tmp / "figures", doc["option"])
+            figs = _figures(result, tmp / "figures", doc["option"], doc)
             ctx = _context(result, doc, {k: Markup(f"figures/{v}") for k, v in figs.items()})
             (tmp / "report.md").write_text(
                 _MD.get_template("report.md.j2").render(**ctx), encoding="utf-8"

@@ -1,0 +1,760 @@
+"""What a review committee asks of a study: the ask, stress tests, goal seek, spider, pilots.
+
+Every function takes a finished :class:`~roicast.study.StudyResult` and
+re-runs the simulator on the study's own draws (common random numbers: the
+same demand paths, price paths, model-update histories and uniforms), so a
+stress case or a goal-seek value differs from the base case by the changed
+inputs alone.
+
+* :func:`ask` — "spend X to save Y a month, paid back in Z": investment,
+  average monthly saving once live, payback.
+* :func:`stress_tests` — the spec's ``[[stress]]`` cases: every option
+  re-simulated with some inputs set, verdict and NPV beside the base case.
+* :func:`goal_seek` — per driver, the value at which the verdict flips with
+  every *other* input still uncertain (not only at medians).
+* :func:`spider` — mean NPV against each input's percentile, the others at
+  their medians (the tornado's basis, at seven points instead of two).
+* :func:`rule_voi` / :func:`pilots` — value of information and of the spec's
+  ``[[pilot]]`` measurements under the configured decision rule.
+* :func:`drivers_in_words`, :func:`correlations`, :func:`diagnostics`,
+  :func:`option_inputs`, :func:`basis` — the texts a reader needs to trust
+  the numbers on one page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from roicast.distributions import Distribution
+from roicast.evaluate import ModelEvaluator
+from roicast.fleet import fleet_config
+from roicast.report._format import input_value, meaningless_ratio, money, pct
+from roicast.sampling import base_point
+from roicast.sensitivity import evsi_pilot, tail_diagnostics, voi_for_rule
+from roicast.simulate import INPUT_NAMES, METRIC_NAMES
+from roicast.simulate.model import _simulate_unchecked
+from roicast.study import StudyResult, summarize_distribution
+
+__all__ = [
+    "GOAL_SEEK_DRAWS",
+    "SPIDER_PERCENTILES",
+    "ask",
+    "basis",
+    "correlations",
+    "decide_metrics",
+    "diagnostics",
+    "drivers_in_words",
+    "goal_seek",
+    "option_inputs",
+    "pilots",
+    "rule_voi",
+    "spider",
+    "stress_tests",
+]
+
+_COL = {name: j for j, name in enumerate(INPUT_NAMES)}
+_M = {name: j for j, name in enumerate(METRIC_NAMES)}
+
+#: Warn when the forecast horizon exceeds the history by this factor (``extrapolation_ratio``).
+EXTRAPOLATION_WARN = 1.0
+#: Percentiles of each input on the spider chart.
+SPIDER_PERCENTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+#: Draws of the study re-run per goal-seek evaluation (the first ones; all when fewer).
+GOAL_SEEK_DRAWS = 10_000
+#: Bisection steps of the goal seek (the bracket shrinks 2**-steps).
+GOAL_SEEK_STEPS = 14
+
+
+# ----------------------------------------------------------------------------- the rule
+
+
+def decide_metrics(npv: np.ndarray, payback: np.ndarray, decision) -> dict[str, Any]:
+    """The spec's decision rule on per-draw NPV and payback; every condition reported.
+
+    Conditions: ``P(NPV > 0) >= min_prob_positive_npv`` (with its binomial
+    Monte Carlo s.e. :math:`\\sqrt{p(1-p)/n}`), and when set
+    ``P50 payback <= max_payback_p50_months`` and ``P10 NPV >= min_npv_p10``.
+    """
+    npv = np.asarray(npv, float)
+    p_pos = float((npv > 0).mean())
+    conds: list[dict[str, Any]] = [
+        {
+            "rule": "P(NPV > 0) >= min_prob_positive_npv",
+            "value": p_pos,
+            "threshold": decision.min_prob_positive_npv,
+            "passed": p_pos >= decision.min_prob_positive_npv,
+            "se": float(np.sqrt(p_pos * (1 - p_pos) / npv.size)),  # binomial Monte Carlo s.e.
+        }
+    ]
+    if decision.max_payback_p50_months is not None:
+        p50 = summarize_distribution(payback)["p50"]  # the same P50 summary.json reports
+        p50 = np.inf if p50 is None else p50
+        conds.append(
+            {
+                "rule": "P50 payback months <= max_payback_p50_months",
+                "value": p50 if np.isfinite(p50) else None,
+                "threshold": decision.max_payback_p50_months,
+                "passed": bool(p50 <= decision.max_payback_p50_months),
+            }
+        )
+    if decision.min_npv_p10 is not None:
+        p10 = float(np.quantile(npv, 0.1))
+        conds.append(
+            {
+                "rule": "P10 NPV >= min_npv_p10",
+                "value": p10,
+                "threshold": decision.min_npv_p10,
+                "passed": p10 >= decision.min_npv_p10,
+            }
+        )
+    go = all(c["passed"] for c in conds)
+    failed = [c["rule"] for c in conds if not c["passed"]]
+    return {
+        "verdict": "go" if go else "no-go",
+        "rule": " and ".join(c["rule"] for c in conds),
+        "prob_npv_positive": p_pos,
+        "conditions": conds,
+        "reason": "all conditions pass" if go else "failed: " + "; ".join(failed),
+    }
+
+
+def rule_text(decision) -> str:
+    """The decision rule in words: ``go when P(NPV > 0) ≥ 80% and …``."""
+    parts = [f"P(NPV > 0) ≥ {pct(decision.min_prob_positive_npv)}"]
+    if decision.max_payback_p50_months is not None:
+        parts.append(f"median payback ≤ {decision.max_payback_p50_months:g} months")
+    if decision.min_npv_p10 is not None:
+        parts.append(f"P10 NPV ≥ {decision.min_npv_p10:,.0f}")
+    return "go when " + " and ".join(parts)
+
+
+# ----------------------------------------------------------------------------- re-runs
+
+
+class _Rerun:
+    """The study's draws of one option, re-simulated with some input columns replaced."""
+
+    def __init__(self, result: StudyResult, option: str, n: int | None = None):
+        spec = result.spec
+        opt = next(o for o in spec.options if o.name == option)
+        x = result.sample.values.sel(option=option).values
+        self.x = np.ascontiguousarray(x if n is None else x[:n], dtype=float)
+        self.n = self.x.shape[0]
+        self.demand = result.demand_sorted
+        self.seed = result.seed
+        self.discount = spec.project.discount_rate
+        self.fleet = fleet_config(spec, opt, result.profiles) if result.profiles else None
+        self.ties = result.sample.ties[option]
+        self.decision = spec.decision
+
+    def columns(self, cols: Mapping[str, np.ndarray | float]) -> np.ndarray:
+        """The draws with ``cols`` replaced (inputs tied to a replaced one follow it)."""
+        x = self.x.copy()
+        for name, v in cols.items():
+            x[:, _COL[name]] = v
+        for target, source in self.ties.items():
+            if source in cols and target not in cols:
+                x[:, _COL[target]] = x[:, _COL[source]]
+        return x
+
+    def metrics(self, x: np.ndarray) -> np.ndarray:
+        m, _ = _simulate_unchecked(
+            np.ascontiguousarray(x),
+            self.demand,
+            seed=self.seed,
+            discount_rate=self.discount,
+            monthly=False,
+            irr=False,
+            fleet=self.fleet,
+        )
+        return m
+
+    def verdict(self, x: np.ndarray) -> dict[str, Any]:
+        m = self.metrics(x)
+        return decide_metrics(m[:, _M["npv"]], m[:, _M["payback_months"]], self.decision)
+
+
+# ----------------------------------------------------------------------------- the ask
+
+
+def ask(result: StudyResult, option: str) -> dict[str, Any]:
+    """The ask of one option: spend X to save Y a month, paid back in Z months.
+
+    ``investment``: every cost over the horizon (build, licence, upkeep,
+    re-work on model updates), undiscounted, per draw.  ``monthly_saving``:
+    the serving spend saved, averaged over the months after go-live,
+    :math:`S / \\max(1, H - m)` per draw with :math:`m` the go-live month.
+    ``payback_months``: the same P10/P50/P90 as the headline (a draw that
+    does not pay back within the horizon counts as not reached).
+    """
+    res = result.options[option]
+    m = res.metrics
+    h = result.horizon
+    go_live = result.sample.values.sel(option=option, input="implementation.months").values
+    monthly = m["savings"].values / np.maximum(1.0, h - go_live)
+    inv = summarize_distribution(m["investment"].values)
+    sav = summarize_distribution(monthly)
+    pb = summarize_distribution(m["payback_months"].values)
+    cur = result.spec.project.currency
+    opt = next(o for o in result.spec.options if o.name == option)
+    description = result.spec.project.description or opt.description or result.spec.project.name
+    paid = (
+        f"paid back in {pb['p50']:.1f} months (P50)"
+        if pb["p50"] is not None
+        else f"not paid back within {h} months in half the draws"
+    )
+    sentence = (
+        f"Spend {money(inv['p50'], cur)} (P50; P10–P90 {money(inv['p10'], cur)}–"
+        f"{money(inv['p90'], cur)}) over {h} months to save {money(sav['p50'], cur)} a month "
+        f"once live (P50), {paid}."
+    )
+    return {
+        "option": option,
+        "description": description,
+        "investment": inv,
+        "monthly_saving": sav,
+        "payback_months": pb,
+        "sentence": sentence,
+        "definition": "investment: every cost over the horizon (build, licence, upkeep, re-work on "
+        "model updates), undiscounted; monthly saving: serving spend saved per month after "
+        "go-live (total saving / months live); both per draw, P10/P50/P90 across draws",
+    }
+
+
+# ----------------------------------------------------------------------------- basis
+
+
+def basis(doc: Mapping[str, Any]) -> dict[str, str]:
+    """What each headline number conditions on, in one place (item: numbers must agree)."""
+    cur = doc["currency"]
+    tor = doc.get("tornado") or []
+    centre = tor[0]["base"] if tor else None
+    npv = doc["npv"]
+    out = {
+        "npv": "P10/P50/P90 and mean over every Monte Carlo draw (all inputs uncertain at once)",
+        "payback": "P10/P50/P90 over every draw; a draw that does not pay back within the horizon "
+        "counts as later than the horizon (so P90 may be 'not within horizon'); the cash-flow "
+        "chart shades the same P10–P90",
+        "roi": "mean of per-draw ROI (undiscounted gains − investment) / investment; it is not "
+        "mean NPV / mean investment and can be positive while mean NPV (discounted) is negative",
+        "tornado": "every input at its median except one, NPV averaged over the same price paths "
+        "and model-update histories: a deterministic centre, not a statistic of the Monte Carlo "
+        "draws",
+        "deterministic": "adverse / favourable set every input at its P10 / P90 at the same time, "
+        "a joint case far rarer than 1 in 10: it lies outside the P10–P90 of NPV by construction",
+    }
+    if centre is not None:
+        out["tornado_centre"] = (
+            f"tornado centre {money(centre, cur)} (all inputs at their medians) vs P50 NPV "
+            f"{money(npv['p50'], cur)} vs mean NPV {money(npv['mean'], cur)}: NPV is not linear "
+            "in the inputs, so the NPV at median inputs is neither its median nor its mean"
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- drivers
+
+
+def drivers_in_words(result: StudyResult, option: str, top: int = 3) -> list[dict[str, Any]]:
+    """The top drivers of NPV in words.
+
+    From the Monte Carlo run when the full analysis ran (contribution to
+    variance of the Spearman rank correlations: every input uncertain at once,
+    correlations included), else from the tornado's swings.
+    """
+    res = result.options[option]
+    cur = result.spec.project.currency
+    dists = result.sample.distributions[option]
+    lo_q, hi_q = result.spec.simulation.tornado_low, result.spec.simulation.tornado_high
+    tor = res.tornado["npv"]
+    out: list[dict[str, Any]] = []
+    if res.rankings is not None and len(res.rankings):
+        rk = res.rankings.reindex(
+            res.rankings["contribution"].abs().sort_values(ascending=False).index
+        )
+        for name, r in rk.head(top).iterrows():
+            d = dists[name]
+            direction = "higher is better" if r["spearman"] > 0 else "lower is better"
+            lo, hi = float(d.ppf(np.array([lo_q]))[0]), float(d.ppf(np.array([hi_q]))[0])
+            out.append(
+                {
+                    "input": str(name),
+                    "contribution": float(abs(r["contribution"])),
+                    "spearman": float(r["spearman"]),
+                    "text": f"{name} ({input_value(name, lo, cur)} to {input_value(name, hi, cur)}, "
+                    f"P{lo_q * 100:.0f}–P{hi_q * 100:.0f}) explains "
+                    f"{pct(abs(float(r['contribution'])))} of the rank variance of NPV; "
+                    f"{direction}",
+                }
+            )
+        return out
+    for name, r in tor.head(top).iterrows():
+        out.append(
+            {
+                "input": str(name),
+                "swing": float(r["swing"]),
+                "text": f"{name} from {input_value(name, r['low_value'], cur)} to "
+                f"{input_value(name, r['high_value'], cur)} moves mean NPV from "
+                f"{money(r['low'], cur)} to {money(r['high'], cur)}",
+            }
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- stress tests
+
+
+def _stress_columns(
+    result: StudyResult, option: str, case_set: Mapping[str, Distribution], n: int, key: int
+) -> dict[str, np.ndarray | float]:
+    """Values of a stress case's inputs for the study's draws of ``option``."""
+    cols: dict[str, np.ndarray | float] = {}
+    uncertain = result.sample.uncertain
+    u_all = result.sample.uniforms.values
+    for j, (name, d) in enumerate(case_set.items()):
+        if d.is_fixed:
+            cols[name] = float(d.median)
+            continue
+        source = result.sample.ties[option].get(name, name)
+        if source in uncertain:  # the input's own uniforms: its correlations are kept
+            u = u_all[:n, uncertain.index(source)]
+        else:  # stratified uniforms, seeded by the study seed, the case and the input
+            rng = np.random.default_rng([result.seed, 7, key, j])
+            u = (rng.permutation(n) + rng.random(n)) / n
+        cols[name] = np.asarray(d.ppf(np.clip(u, 1e-9, 1 - 1e-9)), float)
+    return cols
+
+
+def _case_row(npv: np.ndarray, pb: np.ndarray, decision) -> dict[str, Any]:
+    dec = decide_metrics(npv, pb, decision)
+    s = summarize_distribution(npv)
+    return {
+        "verdict": dec["verdict"],
+        "reason": dec["reason"],
+        "prob_npv_positive": dec["prob_npv_positive"],
+        "prob_npv_negative": float((npv < 0).mean()),
+        "npv": {k: s[k] for k in ("mean", "p10", "p50", "p90")},
+        "payback_months_p50": summarize_distribution(pb)["p50"],
+    }
+
+
+def stress_tests(result: StudyResult) -> dict[str, Any]:
+    """Every ``[[stress]]`` case of the spec, for every option, beside the base case.
+
+    Each option's draws are re-run with the case's inputs replaced: a number
+    in every draw, or a distribution drawn with the input's own uniforms (so
+    rank correlations with other inputs hold) — fresh stratified uniforms when
+    the input was fixed in the study.  Everything else (other inputs, demand
+    and price paths, model updates) is the study's, draw for draw.
+    """
+    spec = result.spec
+    base = {
+        name: _case_row(
+            res.metrics["npv"].values, res.metrics["payback_months"].values, spec.decision
+        )
+        for name, res in result.options.items()
+    }
+    cases = []
+    for k, case in enumerate(spec.stress):
+        per: dict[str, Any] = {}
+        for name in result.options:
+            rr = _Rerun(result, name)
+            cols = _stress_columns(result, name, case.set, rr.n, k)
+            m = rr.metrics(rr.columns(cols))
+            per[name] = _case_row(m[:, _M["npv"]], m[:, _M["payback_months"]], spec.decision)
+        cases.append(
+            {
+                "name": case.name,
+                "description": case.description,
+                "set": {n: d.describe() for n, d in case.set.items()},
+                "options": per,
+            }
+        )
+    return {
+        "definition": "each case re-runs every option's Monte Carlo draws with the named inputs "
+        "set (a value, or a distribution drawn with the input's own uniforms); every other "
+        "input, demand and price path as in the base case, draw for draw",
+        "base": base,
+        "cases": cases,
+    }
+
+
+# ----------------------------------------------------------------------------- goal seek
+
+
+def _search_range(name: str, d: Distribution) -> tuple[float, float]:
+    """Where to look for the flip: the input's P0.1–P99.9 widened by half its width each side."""
+    lo, hi = (float(v) for v in d.ppf(np.array([0.001, 0.999])))
+    w = max(hi - lo, 1e-9 * max(1.0, abs(hi)))
+    a, b = lo - 0.5 * w, hi + 0.5 * w
+    kind_floor = {
+        "pricing.annual_change": -0.99,
+        "indirect.benefit_per_month": -np.inf,
+    }
+    floor = kind_floor.get(name, 0.0)
+    if name in ("optimized.throughput_gain", "optimized.throughput_gain_at_peak",
+                "baseline.throughput", "baseline.price", "optimized.price_ratio",
+                "baseline.utilization", "optimized.utilization"):  # fmt: skip
+        floor = 1e-3 * max(lo, 1e-9)
+    a = max(a, floor)
+    if name == "demand":  # the demand path's quantile by total volume
+        a, b = 0.0, 1.0
+    if name in ("baseline.utilization", "optimized.utilization", "pricing.stranded_recovery"):
+        b = min(b, 1.0)
+    return a, b
+
+
+def goal_seek_input(
+    rr: _Rerun,
+    name: str,
+    d: Distribution,
+    *,
+    horizon: int,
+    steps: int = GOAL_SEEK_STEPS,
+    search: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """The value of ``name`` at which the verdict flips, every other input uncertain.
+
+    :math:`\text{go}(v)` is the decision rule applied to the draws with the
+    input's column set to :math:`v` (ties follow); the flip is found by
+    bisection between the ends of ``search`` (default: the input's P0.1–P99.9
+    widened by half its width each side, within the input's domain), assuming
+    one flip; the result is within ``(b - a) / 2**steps`` of it.
+    """
+    a, b = _search_range(name, d) if search is None else (float(search[0]), float(search[1]))
+    if name == "implementation.months":
+        b = min(b, horizon - 1e-6)
+    va, vb = rr.verdict(rr.columns({name: a})), rr.verdict(rr.columns({name: b}))
+    ga, gb = va["verdict"] == "go", vb["verdict"] == "go"
+    base_val = float(d.median)
+    row: dict[str, Any] = {
+        "input": name,
+        "median": base_val,
+        "searched": [a, b],
+        "prob_npv_positive_at_ends": [va["prob_npv_positive"], vb["prob_npv_positive"]],
+    }
+    if ga == gb:
+        row.update(
+            value=None,
+            go_when=None,
+            reason=f"the verdict is {'go' if ga else 'no-go'} at both ends of {a:.4g} … {b:.4g}",
+        )
+        return row
+    lo, hi = a, b
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        g = rr.verdict(rr.columns({name: mid}))["verdict"] == "go"
+        if g == ga:
+            lo = mid
+        else:
+            hi = mid
+    v = 0.5 * (lo + hi)
+    col = rr.x[:, _COL[name]]
+    row.update(
+        value=v,
+        go_when="above" if gb else "below",
+        tolerance=hi - lo,
+        quantile=float((col < v).mean()) if np.ptp(col) > 0 else None,
+        prob_npv_positive=rr.verdict(rr.columns({name: v}))["prob_npv_positive"],
+        reason="",
+    )
+    return row
+
+
+def goal_seek(
+    result: StudyResult,
+    option: str,
+    *,
+    top: int = 3,
+    inputs: list[str] | None = None,
+    search: Mapping[str, tuple[float, float]] | None = None,
+    steps: int = GOAL_SEEK_STEPS,
+) -> dict[str, Any]:
+    """Per driver of ``option``: the value at which the verdict flips, every other input uncertain.
+
+    ``inputs`` default to the ``top`` tornado swings of NPV, with the
+    throughput gain first when it is uncertain.  Uses the study's first
+    :data:`GOAL_SEEK_DRAWS` draws (all when fewer), so with the input at its
+    sampled values the verdict is the study's.  ``search`` gives the bracket
+    per input (default :func:`_search_range`).
+    """
+    res = result.options[option]
+    dists = result.sample.distributions[option]
+    if inputs is None:
+        free = result.sample.free_inputs(option)
+        names = [str(n) for n in res.tornado["npv"].index[:top]]
+        if "optimized.throughput_gain" in free and "optimized.throughput_gain" not in names:
+            names.insert(0, "optimized.throughput_gain")
+    else:
+        names = list(inputs)
+    search = dict(search or {})
+    rr = _Rerun(result, option, n=min(result.draws, GOAL_SEEK_DRAWS))
+    rows = [
+        goal_seek_input(rr, n, dists[n], horizon=result.horizon, steps=steps, search=search.get(n))
+        for n in names
+    ]
+    return {
+        "option": option,
+        "draws": rr.n,
+        "definition": "the value of each input at which the verdict flips when that input is set "
+        "to it in every draw and every other input keeps its uncertainty (the decision rule "
+        "applied to the re-run draws; bisection, one flip assumed)",
+        "inputs": rows,
+    }
+
+
+# ----------------------------------------------------------------------------- spider
+
+
+def spider(result: StudyResult, option: str, *, top: int = 8) -> dict[str, Any]:
+    """Mean NPV against each input's percentile, the others at their medians.
+
+    The tornado's basis (common random numbers over ``tornado_draws`` price
+    paths and model-update histories) at :data:`SPIDER_PERCENTILES`; the
+    50th-percentile point of every line is the tornado's centre.
+    """
+    spec = result.spec
+    res = result.options[option]
+    dists = result.sample.distributions[option]
+    names = [str(n) for n in res.tornado["npv"].index[:top]]
+    opt = next(o for o in spec.options if o.name == option)
+    ev = ModelEvaluator(
+        result.demand_sorted,
+        base_point(dists),
+        result.sample.ties[option],
+        n_noise=min(spec.simulation.tornado_draws, result.draws),
+        seed=result.seed,
+        price_seed=result.seed,
+        discount=spec.project.discount_rate,
+        horizon=result.horizon,
+        fleet=fleet_config(spec, opt, result.profiles) if result.profiles else None,
+    )
+    q = np.array(SPIDER_PERCENTILES)
+    rows = []
+    for name in names:
+        vals = np.asarray(dists[name].ppf(q), float)
+        npv = ev.mean_npv({name: vals})
+        rows.append({"input": name, "values": vals.tolist(), "npv": npv.tolist()})
+    return {
+        "option": option,
+        "percentiles": list(SPIDER_PERCENTILES),
+        "definition": "mean NPV with one input at each percentile of its distribution, the others "
+        "at their medians (same price paths and model updates for every point; the tornado's "
+        "basis)",
+        "inputs": rows,
+    }
+
+
+# ----------------------------------------------------------------------------- value of information
+
+
+def _rule(decision) -> tuple[str, float]:
+    p = decision.min_prob_positive_npv
+    return ("prob_positive", p) if p > 0 else ("mean_positive", 0.5)
+
+
+def rule_voi(result: StudyResult, option: str) -> dict[str, Any] | None:
+    """EVPI / EVPPI of ``option`` under the configured rule (:func:`roicast.sensitivity.voi_for_rule`).
+
+    The rule's P(NPV > 0) condition is valued by its preposterior
+    :math:`P(\\text{NPV} > 0 \\mid x)`; conditions on payback or P10 NPV are not.
+    """
+    free = result.sample.free_inputs(option)
+    npv = result.options[option].metrics["npv"].values
+    if not free or np.ptp(npv) == 0:
+        return None
+    rule, thr = _rule(result.spec.decision)
+    X = result.sample.values.sel(option=option, input=free).to_pandas()
+    out = voi_for_rule(X, npv, rule=rule, threshold=thr).to_dict()
+    out["definition"] = (
+        "value of learning each input before deciding when the decision follows the configured "
+        "rule (go when P(NPV > 0 | what is known) reaches the threshold): "
+        "E[E[NPV | x] 1{go(x)}] − E[NPV] 1{go now}; negative when learning it would make the "
+        "rule turn down projects worth doing on average; prob_flip: chance that learning it "
+        "reverses today's verdict"
+    )
+    return out
+
+
+def pilots(result: StudyResult, option: str) -> list[dict[str, Any]]:
+    """Every ``[[pilot]]`` of the spec valued for ``option`` (:func:`roicast.sensitivity.evsi_pilot`)."""
+    spec = result.spec
+    free = result.sample.free_inputs(option)
+    npv = result.options[option].metrics["npv"].values
+    rule, thr = _rule(spec.decision)
+    X = result.sample.values.sel(option=option, input=free).to_pandas() if free else None
+    out = []
+    cur = spec.project.currency
+    for j, p in enumerate(spec.pilot):
+        row: dict[str, Any] = {
+            "name": p.name or f"pilot on {p.input}",
+            "description": p.description,
+            "option": option,
+        }
+        if X is None or p.input not in free or np.ptp(npv) == 0:
+            row.update(
+                input=p.input,
+                noise_sd=p.noise_sd,
+                cost=p.cost,
+                evsi=None,
+                worth_running=False,
+                verdict_could_flip=False,
+                text=f"{p.input} is not uncertain in option {option}: nothing to learn",
+            )
+            out.append(row)
+            continue
+        res = evsi_pilot(
+            X,
+            npv,
+            p.input,
+            p.noise_sd,
+            p.cost,
+            rule=rule,
+            threshold=thr,
+            seed=np.random.default_rng([result.seed, 8, j]),
+        ).to_dict()
+        row.update(res)
+        row["verdict_could_flip"] = res["prob_flip"] > 0
+        row["text"] = (
+            f"{row['name']}: worth {money(res['evsi'], cur)} before deciding against a cost of "
+            f"{money(p.cost, cur)} ({'run it' if res['worth_running'] else 'not worth it'}); "
+            f"it reverses today's verdict with probability {pct(res['prob_flip'])}"
+        )
+        out.append(row)
+    return out
+
+
+# ----------------------------------------------------------------------------- correlations, diagnostics
+
+
+def correlations(result: StudyResult) -> list[dict[str, Any]]:
+    """The spec's rank correlations with the Spearman correlation achieved in the draws."""
+    from scipy.stats import spearmanr
+
+    u = result.sample.uniforms
+    names = list(result.sample.uncertain)
+    out = []
+    for c in result.spec.correlations:
+        a, b = c.between
+        achieved = None
+        if a in names and b in names:
+            achieved = float(spearmanr(u.sel(input=a).values, u.sel(input=b).values)[0])
+        out.append({"between": [a, b], "rho": c.rho, "achieved": achieved})
+    return out
+
+
+def diagnostics(result: StudyResult, doc: Mapping[str, Any], option: str) -> dict[str, Any]:
+    """Warnings a reviewer must see: tail-driven mean, forecast warnings, meaningless ratios."""
+    m = result.options[option].metrics
+    npv = m["npv"].values
+    cur = result.spec.project.currency
+    warnings: list[str] = []
+    tail = tail_diagnostics(npv).to_dict() if np.ptp(npv) > 0 else None
+    if tail and tail["tail_driven"]:
+        why = "; ".join(tail["reasons"])
+        warnings.append(
+            f"Tail-driven mean ({why}; the top 1 % of draws carry {pct(tail['top_share'])} of "
+            f"total NPV): read the P50 ({money(doc['npv']['p50'], cur)}) before the mean "
+            f"({money(doc['npv']['mean'], cur)})"
+        )
+    ratio = doc.get("forecast", {}).get("extrapolation_ratio")
+    if ratio is not None and ratio > EXTRAPOLATION_WARN:
+        warnings.append(
+            f"Extrapolated demand: the forecast runs {ratio:.1f}× as long as the history it was "
+            "fitted on; its later months are assumptions, not data"
+        )
+    for w in doc.get("forecast", {}).get("warnings", []):
+        warnings.append(f"Demand forecast: {w}")
+    inv = float(np.median(m["investment"].values))
+    gain = float(np.median(m["gain"].values))
+    if meaningless_ratio(inv, gain):
+        warnings.append(
+            f"ROI and IRR are not meaningful: the investment ({money(inv, cur)}) is under 1 % of "
+            f"the gains ({money(gain, cur)}); judge by NPV"
+        )
+    pb = doc["payback_months"]
+    if pb.get("p90") is None:
+        warnings.append(
+            f"{pct(1 - pb['prob_within_horizon'])} of draws do not pay back within "
+            f"{result.horizon} months"
+        )
+    return {"tail": tail, "warnings": warnings}
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def option_inputs(result: StudyResult) -> dict[str, Any]:
+    """Per option: its inputs that differ from another option's, with the source shown.
+
+    An option's own ``sources`` override ``[sources]`` for that option; an
+    input without a source that is tied to another shows the tie.
+    """
+    spec = result.spec
+    names = list(result.options)
+    dists = result.sample.distributions
+    differing = [
+        n
+        for n in INPUT_NAMES
+        if len({dists[o][n].describe() for o in names}) > 1
+        or len({result.sample.ties[o].get(n, "") for o in names}) > 1
+    ]
+    per: dict[str, Any] = {}
+    for opt in spec.options:
+        srcs = {**spec.sources, **opt.sources}
+        ties = result.sample.ties[opt.name]
+        per[opt.name] = {
+            "description": opt.description,
+            "combines": list(opt.combines),
+            "overrides": {
+                n: {
+                    "distribution": dists[opt.name][n].describe()
+                    if n not in ties
+                    else f"same value as {ties[n]} in every draw",
+                    "source": srcs.get(n, ""),
+                }
+                for n in differing
+            },
+            "sources": srcs,
+        }
+    return {"differing_inputs": differing, "options": per}
+
+
+def combination_terms(result: StudyResult, option: str, parts: list[str]) -> dict[str, Any]:
+    """A combined option against its parts on a consistent basis, per draw.
+
+    With common random numbers every option sees the same baseline spend
+    :math:`C_0` (``tco_baseline``) in a draw.  If the parts' gains composed
+    multiplicatively on the same fleet, the spend left after both would be
+    :math:`C_0 \\prod_j (1 - f_j)` with :math:`f_j = S_j / C_0` each part's
+    saved share, so the saving to expect from the combination is
+
+    .. math:: S_\\text{composed} = C_0 \\Bigl(1 - \\prod_j (1 - f_j)\\Bigr),
+
+    not :math:`\\sum_j S_j` (that counts the same spend twice).  The
+    interaction is the combined option's saving, as its own fields give it,
+    minus :math:`S_\\text{composed}`; the cost side compares its investment
+    with the sum of the parts' (costs add when nothing is shared).
+    """
+    c0 = result.options[option].metrics["tco_baseline"].values
+    s = {o: result.options[o].metrics["savings"].values for o in [option, *parts]}
+    k = {o: result.options[o].metrics["investment"].values for o in [option, *parts]}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.prod([1.0 - np.where(c0 > 0, s[p] / c0, 0.0) for p in parts], axis=0)
+    composed = c0 * (1.0 - left)
+    return {
+        "savings": float(s[option].mean()),
+        "savings_if_gains_compose": float(composed.mean()),
+        "savings_sum_of_parts": float(sum(s[p].mean() for p in parts)),
+        "savings_interaction": float((s[option] - composed).mean()),
+        "investment": float(k[option].mean()),
+        "investment_sum_of_parts": float(sum(k[p].mean() for p in parts)),
+        "definition": "savings_if_gains_compose = C0·(1 − Π(1 − S_part/C0)) per draw (the parts' "
+        "gains multiplying on the same fleet; C0 the baseline spend), not the sum of the parts' "
+        "savings, which counts the same spend twice; savings_interaction = the combined option's "
+        "saving − that; the combined option is simulated from its own fields as written in the "
+        "spec (roicast does not derive them from its parts)",
+    }
