@@ -670,3 +670,32 @@ history("forecast-warnings-not-wrapped", _csv(ROWS), cmd="forecast", accept=True
         xfail="roicast/cli.py forecast prints each warning with err_console.print without "
         "soft_wrap: off a terminal Rich wraps it at 80 columns, so one warning ('extrapolating "
         "far: …') spans 3 stderr lines; log readers see fragments (pass soft_wrap=True)")
+
+# ----------------------------------------------------------------------------- crash leftovers (item 10)
+_DEAD = 99_999_999  # above pid_max (2**22): never a live process
+
+
+def _hidden_previous(d: Path) -> Prepared:
+    """A run killed between its two renames: the previous output hidden in .out.old-PID."""
+    (d / SPEC).write_text(dumps_toml(GOOD), encoding="utf-8")
+    fake_previous_output(d / f".{OUT}.old-{_DEAD}")
+    (d / f".{OUT}.tmp-{_DEAD}-x1y2z3").mkdir()
+    before = snapshot(d / f".{OUT}.old-{_DEAD}")
+    args = ("run", SPEC, "--out", OUT, "--draws", str(10**12), "--no-report", "-q")
+    return Prepared(d, args, before=before, watch=d / OUT)
+
+
+def _stale_beside_output(d: Path) -> Prepared:
+    """Stale temp and hidden folders of dead runs beside an intact output."""
+    (d / SPEC).write_text(dumps_toml(GOOD), encoding="utf-8")
+    fake_previous_output(d / OUT)
+    fake_previous_output(d / f".{OUT}.old-{_DEAD}")
+    (d / f".{OUT}.tmp-{_DEAD}-q9").mkdir()
+    args = ("run", SPEC, "--out", OUT, "--draws", str(10**12), "--no-report", "-q")
+    return Prepared(d, args, before=snapshot(d / OUT), watch=d / OUT)
+
+
+_add(Case("leftover-hidden-previous-restored-by-next-run", _hidden_previous, rc=(1, 2),
+          names=("draws",)))
+_add(Case("leftover-stale-temp-folders-removed", _stale_beside_output, rc=(1, 2),
+          names=("draws",)))
