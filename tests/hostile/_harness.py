@@ -164,9 +164,7 @@ def snapshot(folder: Path) -> dict[str, bytes] | None:
 def leftovers(folder: Path) -> list[str]:
     """Temporary or hidden-previous folders/files roicast left in ``folder`` (recursively)."""
     pat = re.compile(r"^\..+\.(tmp|old)-")
-    return sorted(
-        str(p.relative_to(folder)) for p in Path(folder).rglob(".*") if pat.match(p.name)
-    )
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob(".*") if pat.match(p.name))
 
 
 def files_with(folder: Path, needle: str, *, skip: Iterable[Path] = ()) -> list[str]:
@@ -225,7 +223,9 @@ def check_refusal(
         assert n in line, f"the line does not name {n!r}: {line}"
     if value is not None:
         spellings = [value] if isinstance(value, str) else list(value)
-        assert any(v.lower() in line.lower() for v in spellings), f"the line does not show the value {spellings}: {line}"
+        assert any(v.lower() in line.lower() for v in spellings), (
+            f"the line does not show the value {spellings}: {line}"
+        )
     if out is not None:
         assert snapshot(out) == before, (
             f"{out} changed (expected {'absent' if before is None else 'intact'}): "
@@ -321,9 +321,7 @@ def tiny_spec(**sections: Any) -> dict[str, Any]:
             "paths": 20,
         },
         "baseline": {"throughput": 2.0, "utilization": 0.35, "price": 3.5},
-        "optimized": {
-            "throughput_gain": {"dist": "pert", "min": 1.15, "mode": 1.5, "max": 1.9}
-        },
+        "optimized": {"throughput_gain": {"dist": "pert", "min": 1.15, "mode": 1.5, "max": 1.9}},
         "implementation": {"months": 3, "engineer_months": 4, "engineer_cost": 22000.0},
         "simulation": {"draws": 200, "sobol": False, "tornado_draws": 100},
     }

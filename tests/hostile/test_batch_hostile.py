@@ -40,8 +40,20 @@ def batch(tmp_path_factory):
     (d / "shadow.csv").write_text(SHADOW)
     leak = mutate(history_spec("shadow.csv"), "project.name", "leaky")
     (d / "leaky.toml").write_text(dumps_toml(leak))
-    args = ("batch", "good1.toml", "good2.toml", "bad.toml", "leaky.toml", "--out", "out",
-            "--workers", "0", "--draws", "200", "-q")
+    args = (
+        "batch",
+        "good1.toml",
+        "good2.toml",
+        "bad.toml",
+        "leaky.toml",
+        "--out",
+        "out",
+        "--workers",
+        "0",
+        "--draws",
+        "200",
+        "-q",
+    )
     return d, run_cli(args, d)
 
 
@@ -73,7 +85,7 @@ def test_batch_failures_recorded_and_exit_1(batch):
 )
 def test_batch_one_stderr_line(batch):
     """The batch's failure is reported as one line on stderr naming the failed spec and field."""
-    d, res = batch
+    _d, res = batch
     check_refusal(res, names=("bad", "baseline.utilization"))
 
 

@@ -77,7 +77,9 @@ def _complete_output(out: Path) -> dict:
     """``out`` is one whole roicast output: its marker lists exactly the files present."""
     marker = json.loads((out / ".roicast-output.json").read_text())
     present = sorted(
-        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != ".roicast-output.json"
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if p.is_file() and p.name != ".roicast-output.json"
     )
     assert sorted(marker["files"]) == present, f"mixed or partial folder: {present} vs {marker}"
     return json.loads((out / "summary.json").read_text())
