@@ -112,14 +112,16 @@ def _pick_columns(
                 timestamp_column = col
                 break
         else:
+            # the header is not echoed: a file that is not a history may hold secrets
             raise RoicastError(
-                f"{where}: no column parses as timestamps (columns: {', '.join(map(str, columns))}); "
-                "name it with timestamp_column"
+                f"{where}: line 1: none of the {len(columns)} columns parses as timestamps; "
+                "a history needs a timestamp column and a volume column (name them with "
+                "timestamp_column / volume_column)"
             )
     elif timestamp_column not in columns:
         raise RoicastError(
-            f"{where}: timestamp column {timestamp_column!r} not found "
-            f"(columns: {', '.join(map(str, columns))})"
+            f"{where}: line 1: no column named {timestamp_column!r} among its {len(columns)} "
+            "columns (timestamp_column)"
         )
     if volume_column is None:
         numeric = [
@@ -138,10 +140,9 @@ def _pick_columns(
             )
         volume_column = numeric[0]
     elif volume_column not in columns or volume_column == timestamp_column:
-        others = [c for c in columns if c != timestamp_column]
         raise RoicastError(
-            f"{where}: volume column {volume_column!r} not found "
-            f"(volume columns: {', '.join(map(str, others))})"
+            f"{where}: line 1: no volume column named {volume_column!r} among its "
+            f"{len(columns)} columns (volume_column)"
         )
     return str(timestamp_column), str(volume_column)
 
@@ -151,6 +152,7 @@ def read_history(
     *,
     timestamp_column: str | None = None,
     volume_column: str | None = None,
+    outliers: str = "refuse",
 ) -> HistoryData:
     """Read a traffic history CSV into a cleaned, regular series.
 
@@ -186,6 +188,8 @@ def read_history(
     """
     path = Path(path)
     where = str(path)
+    if path.is_dir():
+        raise RoicastError(f"{where}: is a folder; give a history file (CSV)")
     try:
         frame = pd.read_csv(path, dtype=str, skip_blank_lines=False, keep_default_na=False)
     except FileNotFoundError:
@@ -228,6 +232,7 @@ def read_history(
         lines=lines,
         unit_column=vol_col,
         path=path,
+        outliers=outliers,
     )
 
 
@@ -271,6 +276,7 @@ def clean_series(
     lines=None,
     unit_column: str = "volume",
     path: Path | None = None,
+    outliers: str = "refuse",
 ) -> HistoryData:
     """Validate, regularize and impute a (timestamp, volume) series.
 
@@ -380,6 +386,9 @@ def clean_series(
             f"(aggregate to a coarser frequency)"
         )
     warnings: list[str] = []
+    series, missing = _implausible(
+        series, missing, period, outliers, where, unit_column, stamps, lines, warnings
+    )
     imputed = series.index[missing]
     if missing.any():
         series = pd.Series(_impute(series.to_numpy(), missing, period), index=series.index)
@@ -392,7 +401,7 @@ def clean_series(
             parts.append(f"{n_drop} zero or near-zero dropout(s) in busy traffic")
         warnings.append(
             f"{where}: {int(missing.sum())} of {len(series)} {freq} points imputed as "
-            f"missing data ({', '.join(parts)})"
+            f"missing data ({', '.join(parts) or 'implausible values'})"
         )
     series = series.astype(float)
     series.name = unit_column
@@ -405,6 +414,52 @@ def clean_series(
         path=path,
         imputed=pd.DatetimeIndex(imputed),
     )
+
+
+#: A point this many times above (or below) its local level is implausible, not a spike.
+IMPLAUSIBLE_FACTOR = 50.0
+OUTLIER_POLICIES = ("refuse", "keep", "clip", "impute")
+
+
+def _implausible(series, missing, period, policy, where, unit_column, stamps, lines, warnings):
+    """Points ``IMPLAUSIBLE_FACTOR``× away from the local level (a rolling median on the log scale).
+
+    ``refuse`` names the first one's line and value; ``keep`` uses them;
+    ``clip`` moves them to the bound; ``impute`` treats them as missing.
+    Ordinary spikes (a few × the level) and launches (steps) stay well inside.
+    """
+    if policy not in OUTLIER_POLICIES:
+        raise RoicastError(
+            f"{where}: outliers: {policy!r} is not one of {', '.join(OUTLIER_POLICIES)}"
+        )
+    values = series.to_numpy(dtype=float)
+    ok = ~missing & (values > 0)
+    logv = pd.Series(np.where(ok, np.log(np.where(ok, values, 1.0)), np.nan), index=series.index)
+    window = max(2 * period + 1, 7)
+    level = logv.rolling(window, center=True, min_periods=1).median().to_numpy()
+    dev = np.where(ok, logv.to_numpy() - level, 0.0)
+    bad = np.abs(dev) > np.log(IMPLAUSIBLE_FACTOR)
+    if not bad.any() or policy == "keep":
+        return series, missing
+    first = int(np.flatnonzero(bad)[0])
+    if policy == "refuse":
+        line = lines[np.flatnonzero(stamps == series.index[first])[0]]
+        raise RoicastError(
+            f"{where}: line {line}: column {unit_column!r} value {values[first]:g} is "
+            f"{np.exp(abs(dev[first])):.3g}× {'above' if dev[first] > 0 else 'below'} the series' "
+            f"local level ({np.exp(level[first]):.4g}); implausible beyond "
+            f'{IMPLAUSIBLE_FACTOR:g}× (set demand.outliers = "keep", "clip" or "impute")'
+        )
+    if policy == "clip":
+        bound = np.exp(level + np.sign(dev) * np.log(IMPLAUSIBLE_FACTOR))
+        series = pd.Series(np.where(bad, bound, values), index=series.index)
+    else:
+        missing = missing | bad
+    warnings.append(
+        f"{where}: {int(bad.sum())} implausible point(s) (over {IMPLAUSIBLE_FACTOR:g}× the local "
+        f"level) {'clipped' if policy == 'clip' else 'imputed'}"
+    )
+    return series, missing
 
 
 def _dropouts(values: np.ndarray, period: int) -> np.ndarray:

@@ -10,7 +10,33 @@ from pathlib import Path
 
 from roicast.forecast.plot import plot_fan
 
-__all__ = ["write_forecast"]
+__all__ = ["write_forecast", "write_netcdf"]
+
+#: Slack kept free on the disk beyond the dataset's size when writing netCDF.
+_DISK_SLACK = 16 * 2**20
+
+
+def write_netcdf(ds, path) -> None:
+    """Write ``ds`` to ``path`` (h5netcdf), refusing up front when the disk is too full.
+
+    HDF5 does not recover from a full disk in the middle of a write (it
+    crashes the process), so the free space is checked first: an ``OSError``
+    (ENOSPC) is raised naming the path when it is below the data's size plus
+    a margin.
+    """
+    import errno
+
+    path = Path(path)
+    free = shutil.disk_usage(path.parent).free
+    need = int(ds.nbytes * 1.1) + _DISK_SLACK
+    if free < need:
+        raise OSError(
+            errno.ENOSPC,
+            f"not enough free disk space to write {path.name} "
+            f"({need / 2**20:.0f} MiB needed, {free / 2**20:.0f} MiB free)",
+            str(path.parent),
+        )
+    ds.to_netcdf(path, engine="h5netcdf")
 
 
 def write_forecast(forecast, out_dir, *, backtest=None) -> list[Path]:
@@ -42,7 +68,7 @@ def write_forecast(forecast, out_dir, *, backtest=None) -> list[Path]:
     try:
         ds = forecast.paths.to_dataset(name="demand")
         ds.attrs.update({k: str(v) for k, v in forecast.paths.attrs.items()})
-        ds.to_netcdf(tmp / "forecast.nc", engine="h5netcdf")
+        write_netcdf(ds, tmp / "forecast.nc")
         plot_fan(forecast).savefig(tmp / "fan.png", dpi=120)
         summary = forecast.to_dict()
         if backtest is not None:

@@ -254,7 +254,13 @@ SeedOpt = Annotated[
 ]
 DrawsOpt = Annotated[
     int | None,
-    typer.Option("--draws", "-n", help="Monte Carlo draws per project (overrides the specs)."),
+    typer.Option(
+        "--draws",
+        "-n",
+        help="Monte Carlo draws per project (overrides the specs; 100 .. 50 000 000).",
+        min=100,
+        max=50_000_000,
+    ),
 ]
 BudgetMonthsOpt = Annotated[
     float | None,

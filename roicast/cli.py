@@ -32,7 +32,13 @@ err_console = Console(stderr=True)
 
 Draws = Annotated[
     int | None,
-    typer.Option("--draws", "-n", help="Monte Carlo draws (overrides [simulation] draws)."),
+    typer.Option(
+        "--draws",
+        "-n",
+        help="Monte Carlo draws (overrides [simulation] draws; 100 .. 50 000 000).",
+        min=100,
+        max=50_000_000,
+    ),
 ]
 Seed = Annotated[
     int | None, typer.Option("--seed", help="Random seed (overrides [simulation] seed).")
@@ -55,9 +61,15 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except RoicastError as e:
-        raise _fail(_one_line(str(e))) from None
+        lines = [x for x in str(e).splitlines() if x.strip()]
+        more = (
+            f" (and {len(lines) - 1} more problem{'s' * (len(lines) > 2)})"
+            if len(lines) > 1
+            else ""
+        )
+        raise _fail(_one_line(lines[0] + more if lines else str(e))) from None
     except MemoryError:
-        raise _fail("out of memory; run fewer draws (--draws) or fewer demand paths") from None
+        raise _fail("out of memory; ask for fewer draws or demand paths") from None
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         raise _fail(
@@ -234,7 +246,8 @@ def run(
         ),
     ] = None,
     max_draws: Annotated[
-        int, typer.Option("--max-draws", help="Cap for --until-stable.")
+        int,
+        typer.Option("--max-draws", help="Cap for --until-stable.", min=100, max=50_000_000),
     ] = 1_000_000,
 ) -> None:
     """Run a study and write summary.json, results.nc, report.md and report.html."""
@@ -291,16 +304,19 @@ def validate(spec: Annotated[Path, typer.Argument(help="Study spec (TOML or .xls
                 s.history_path(),
                 timestamp_column=s.demand.timestamp_column,
                 volume_column=s.demand.volume_column,
+                outliers=s.demand.outliers,
             )
             extra = f"; history: {len(h.series)} {h.freq} points of {h.unit_column!r}"
             for w in h.warnings:
-                err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+                err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     n_unc = {
         o.name: sum(not d.is_fixed for d in option_distributions(s, o, n_paths=2).values())
         for o in s.options
     }
     opts = ", ".join(f"{k} ({v} uncertain inputs)" for k, v in n_unc.items())
-    out_console.print(f"{spec}: OK — {s.project.name}; options: {opts}{extra}", highlight=False)
+    out_console.print(
+        f"{spec}: OK — {s.project.name}; options: {opts}{extra}", highlight=False, soft_wrap=True
+    )
 
 
 def _backtest_table(df) -> None:
@@ -331,7 +347,9 @@ def forecast(
     horizon: Annotated[
         int, typer.Option("--horizon", help="Months to forecast.", min=1, max=600)
     ] = 36,
-    paths: Annotated[int, typer.Option("--paths", help="Demand paths to simulate.", min=10)] = 5000,
+    paths: Annotated[
+        int, typer.Option("--paths", help="Demand paths to simulate.", min=10, max=200_000)
+    ] = 5000,
     column: Annotated[
         str | None, typer.Option("--column", help="Volume column (default: the only numeric one).")
     ] = None,
@@ -357,8 +375,11 @@ def forecast(
 ) -> None:
     """Forecast monthly demand from a traffic history: forecast.nc, fan.png, forecast.json."""
     from roicast.forecast import backtest, forecast_demand, read_history, write_forecast
+    from roicast.report._io import atomic_dir, check_destination, recover_leftovers
 
     with _errors():
+        recover_leftovers(out)
+        check_destination(out, option="--out")
         hist = read_history(history, timestamp_column=timestamp_column, volume_column=column)
         with _progress(quiet) as cb:
             fc = forecast_demand(
@@ -375,10 +396,12 @@ def forecast(
                 if run_backtest
                 else None
             )
-        files_written = write_forecast(fc, out, backtest=bt)
+        with atomic_dir(out, option="--out") as tmp:
+            write_forecast(fc, tmp, backtest=bt)
+        files_written = [out / n for n in ("forecast.nc", "fan.png", "forecast.json")]
     out_console.print(f"model: {fc.model}", highlight=False)
     for w in fc.warnings:
-        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if bt is not None:
         _backtest_table(bt.table)
     out_console.print("wrote " + ", ".join(str(f) for f in files_written), highlight=False)

@@ -459,7 +459,10 @@ class Discrete(Distribution):
                 "discrete needs `values` and `weights` as lists of the same, non-zero length"
             )
         if not (np.isfinite(v).all() and np.isfinite(w).all()) or (w < 0).any():
-            raise _fail("discrete `weights` must be finite and >= 0, and `values` finite")
+            raise _fail(
+                f"discrete `weights` must be finite and >= 0, and `values` finite; got values "
+                f"{list(self.values)}, weights {list(self.weights)}"
+            )
         if abs(w.sum() - 1.0) > _WEIGHT_TOL:
             raise _fail(
                 f"discrete `weights` must sum to 1, got {w.sum():.6g} (weights {list(self.weights)})"

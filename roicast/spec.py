@@ -84,23 +84,58 @@ NonNegative = _dist(0, None)
 Fraction = _dist(0, 1, lo_open=True)
 AnyReal = _dist()
 PriceChange = _dist(-1, None, lo_open=True)
+# plausibility bounds: beyond them no real project lies, and the statistics overflow
+Money = _dist(0, 1e12)  # at most a trillion
+SignedMoney = _dist(-1e12, 1e12)
+Months = _dist(0, 600)
+Count = _dist(0, 1e7)
+Volume = _dist(0, 1e18, lo_open=True)  # units a month
+Gain = _dist(0, 1000, lo_open=True)
+Throughput = _dist(0, 1e9, lo_open=True)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(max_len: int):
+    """Validator of user-written text: printable, one line, at most ``max_len`` characters."""
+
+    def check(v: str) -> str:
+        bad = _CONTROL.search(v)
+        if bad:
+            raise ValueError(
+                f"contains the control character {bad.group()!r} at position {bad.start()}; "
+                "use plain, printable text on one line"
+            )
+        if len(v) > max_len:
+            raise ValueError(f"is {len(v)} characters long; at most {max_len} are allowed")
+        return v
+
+    return check
+
+
+Name = Annotated[str, AfterValidator(_plain(200))]
+Text = Annotated[str, AfterValidator(_plain(2000))]
 
 
 class _Section(BaseModel):
     # strict: a string is never taken for a number (`horizon_months = "36"` is refused)
     model_config = ConfigDict(
-        extra="forbid", arbitrary_types_allowed=True, validate_default=True, strict=True
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        validate_default=True,
+        strict=True,
+        allow_inf_nan=False,
     )
 
 
 class Project(_Section):
-    name: str = "roicast study"
+    name: Name = "roicast study"
     start: str | None = Field(
         None, description="first month of the study, YYYY-MM; default: after the history"
     )
     horizon_months: int = Field(36, ge=1, le=600)
     discount_rate: float = Field(0.10, gt=-1, le=1)
-    currency: str = "USD"
+    currency: Annotated[str, AfterValidator(_plain(12))] = "USD"
 
     @field_validator("start")
     @classmethod
@@ -109,7 +144,7 @@ class Project(_Section):
             raise ValueError(f"{v!r} is not a month in the form YYYY-MM")
         return v
 
-    description: str = Field(
+    description: Text = Field(
         "", description="one line: what the investment does (the report's headline ask)"
     )
 
@@ -123,8 +158,8 @@ class Demand(_Section):
     history: Annotated[Path | None, Field(strict=False)] = None
     timestamp_column: str | None = None
     volume_column: str | None = None
-    unit: str = "requests"
-    start_volume: Positive | None = Field(
+    unit: Annotated[str, AfterValidator(_plain(40))] = "requests"
+    start_volume: Volume | None = Field(
         None, description="units in the first month (no-history mode)"
     )
     annual_growth: PriceChange | None = Field(
@@ -132,11 +167,16 @@ class Demand(_Section):
         description="annual growth rate: the growth itself without a history; with a history, "
         "the prior on its long-run trend (the history updates it as far as its length warrants)",
     )
-    ceiling: Positive | None = Field(
+    ceiling: Volume | None = Field(
         None, description="units a month that demand cannot exceed (saturating growth)"
     )
     model_averaging: bool = Field(
         True, description="average the forecast's candidate models by their evidence"
+    )
+    outliers: Literal["refuse", "keep", "clip", "impute"] = Field(
+        "refuse",
+        description="history points over 50× their local level: refused (naming the line), "
+        "kept, clipped to that bound, or imputed as missing",
     )
     growth: PriceChange | None = Field(
         None, description="extra annual growth on top of the forecast"
@@ -162,20 +202,22 @@ class Demand(_Section):
 
 
 class Baseline(_Section):
-    throughput: Positive = Field(description="units/s one instance serves at the SLO")
+    throughput: Throughput = Field(description="units/s one instance serves at the SLO")
     utilization: Fraction = Field(description="average utilization of paid instance-hours")
     price: _dist(0, 10_000, lo_open=True) = Field(
         description="$ per instance-hour today (at most 10 000)"
     )
-    floor_instances: NonNegative = Field(Fixed(0.0), description="always-on instances")
+    floor_instances: Count = Field(Fixed(0.0), description="always-on instances")
 
 
 class Optimized(_Section):
-    throughput_gain: Positive = Field(description="multiplier on baseline throughput")
+    throughput_gain: Gain = Field(description="multiplier on baseline throughput")
     utilization: Fraction | None = Field(None, description="default: the baseline's")
-    price_ratio: Positive = Field(Fixed(1.0), description="optimized / baseline instance price")
-    floor_instances: NonNegative | None = Field(None, description="default: the baseline's")
-    throughput_gain_at_peak: Positive | None = Field(
+    price_ratio: _dist(0, 1000, lo_open=True) = Field(
+        Fixed(1.0), description="optimized / baseline instance price"
+    )
+    floor_instances: Count | None = Field(None, description="default: the baseline's")
+    throughput_gain_at_peak: Gain | None = Field(
         None,
         description="the gain at the profile's busiest slot (linear in relative load); "
         "default: throughput_gain in every slot",
@@ -245,25 +287,25 @@ class Fleet(_Section):
 
 
 class Implementation(_Section):
-    months: NonNegative = Field(description="months until go-live")
-    ramp_months: NonNegative = Fixed(0.0)
-    engineer_months: NonNegative = Fixed(0.0)
-    engineer_cost: NonNegative = Field(Fixed(0.0), description="loaded cost per engineer-month")
-    validation_cost: NonNegative = Fixed(0.0)
-    licence_per_year: NonNegative = Fixed(0.0)
-    maintenance_fraction: NonNegative = Field(
+    months: Months = Field(description="months until go-live")
+    ramp_months: Months = Fixed(0.0)
+    engineer_months: _dist(0, 1e6) = Fixed(0.0)
+    engineer_cost: Money = Field(Fixed(0.0), description="loaded cost per engineer-month")
+    validation_cost: Money = Fixed(0.0)
+    licence_per_year: Money = Fixed(0.0)
+    maintenance_fraction: _dist(0, 100) = Field(
         Fixed(0.0), description="yearly maintenance as a share of engineering cost"
     )
 
 
 class Churn(_Section):
-    updates_per_year: NonNegative = Fixed(0.0)
-    cost_per_update: NonNegative = Fixed(0.0)
-    downtime_months: NonNegative = Fixed(0.0)
+    updates_per_year: _dist(0, 366) = Fixed(0.0)
+    cost_per_update: Money = Fixed(0.0)
+    downtime_months: Months = Fixed(0.0)
 
 
 class Indirect(_Section):
-    benefit_per_month: AnyReal = Fixed(0.0)
+    benefit_per_month: SignedMoney = Fixed(0.0)
 
 
 class Decision(_Section):
@@ -317,8 +359,8 @@ class Correlation(_Section):
 class Option(_Section):
     """One optimization option: the shared sections with these fields overridden."""
 
-    name: str
-    description: str = ""
+    name: Name
+    description: Text = ""
     combines: list[str] = Field(
         default_factory=list,
         description="names of the options this one does together (for the value of combining)",
@@ -334,7 +376,7 @@ class Option(_Section):
     implementation: Implementation
     churn: Churn
     indirect: Indirect
-    sources: dict[str, str] = Field(
+    sources: dict[str, Text] = Field(
         default_factory=dict,
         description="input name -> source of this option's value (overrides [sources] for it)",
     )
@@ -389,8 +431,8 @@ class Stress(_Section):
     uncertain in the study, so its correlations are kept).
     """
 
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Annotated[Name, Field(min_length=1)]
+    description: Text = ""
     set: dict[str, Any] = Field(min_length=1)
 
     @field_validator("set")
@@ -410,8 +452,8 @@ class Pilot(_Section):
     input: str
     noise_sd: float = Field(gt=0, allow_inf_nan=False)
     cost: float = Field(0.0, ge=0, allow_inf_nan=False)
-    name: str = ""
-    description: str = ""
+    name: Name = ""
+    description: Text = ""
 
     @field_validator("input")
     @classmethod
@@ -440,7 +482,7 @@ class Spec(_Section):
     decision: Decision = Decision()
     simulation: Simulation = Simulation()
     correlations: list[Correlation] = []
-    sources: dict[str, str] = Field(
+    sources: dict[str, Text] = Field(
         default_factory=dict,
         description="input name -> where its distribution comes from (shown in the report)",
     )

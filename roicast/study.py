@@ -198,7 +198,10 @@ def forecast_for(spec: Spec, *, seed: int, progress: Progress | None = None) -> 
     cb = (lambda done, total: progress("forecast", done, total)) if progress else None
     if d.history is not None:
         hist = read_history(
-            spec.history_path(), timestamp_column=d.timestamp_column, volume_column=d.volume_column
+            spec.history_path(),
+            timestamp_column=d.timestamp_column,
+            volume_column=d.volume_column,
+            outliers=d.outliers,
         )
         return forecast_demand(
             hist,
@@ -445,6 +448,7 @@ def study_profiles(spec: Spec) -> Profiles:
         spec.history_path(),
         timestamp_column=spec.demand.timestamp_column,
         volume_column=spec.demand.volume_column,
+        outliers=spec.demand.outliers,
     )
     return profiles_for(spec, hist.series, hist.freq)
 
@@ -456,6 +460,7 @@ def _backtest(spec: Spec, seed: int) -> BacktestResult | None:
         spec.history_path(),
         timestamp_column=spec.demand.timestamp_column,
         volume_column=spec.demand.volume_column,
+        outliers=spec.demand.outliers,
     )
     return backtest(
         hist,

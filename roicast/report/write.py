@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from roicast import __version__
 from roicast.errors import RoicastError
+from roicast.forecast.io import write_netcdf
 from roicast.report import figures
 from roicast.report._format import (
     input_value,
@@ -317,7 +318,7 @@ def write_report(
     doc = make_summary(result)
     with atomic_dir(out, option=option) as tmp:
         write_json(doc, tmp / "summary.json")
-        results_dataset(result).to_netcdf(tmp / "results.nc", engine="h5netcdf")
+        write_netcdf(results_dataset(result), tmp / "results.nc")
         if report:
             figs = _figures(result, tmp / "figures", doc["option"], doc)
             ctx = _context(result, doc, {k: Markup(f"figures/{v}") for k, v in figs.items()})

@@ -176,7 +176,7 @@ def _control(name: str, d: Distribution, option: Option, spec: Spec) -> dict[str
     kind = table.get("dist", "quantiles")
     unset = (
         name == "optimized.api_price_per_million" and option.optimized.api_price_per_million is None
-    )
+    ) or (name.startswith("onprem.") and spec.onprem is None)  # no [onprem]: not used
     p10, p50, p90 = (float(v) for v in d.ppf(np.array([0.1, 0.5, 0.9])))
     return {
         "field": name,
