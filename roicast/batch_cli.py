@@ -338,20 +338,21 @@ def batch(
 
 
 def _print_failures(res) -> None:
-    """The failed projects on stderr, then exit 1 (nothing when all finished)."""
+    """The failed projects on stdout, then one ``error:`` line on stderr and exit 1."""
     if not res.counts["failed"]:
         return
     for r in res.failed[:TOP]:
-        err_console.print(
+        out_console.print(
             f"[red]failed:[/] {escape(r['name'])}: {escape(r['error'])}",
             highlight=False,
             soft_wrap=True,
         )
-    more = len(res.failed) - TOP
+    first = res.failed[0]
     err_console.print(
-        f"[bold red]{res.counts['failed']} of {res.counts['total']} projects failed[/]"
-        + (f" ({more} more in portfolio.csv)" if more > 0 else ""),
+        f"[bold red]error:[/] {res.counts['failed']} of {res.counts['total']} projects failed "
+        f"(first: {escape(first['name'])}: {escape(first['error'])}); see portfolio.csv",
         highlight=False,
+        soft_wrap=True,
     )
     raise typer.Exit(1)
 

@@ -35,8 +35,9 @@ def test_a_failed_project_exits_1_with_a_count(specs, spec_dir, tmp_path):
     (spec_dir / "broken.toml").write_text("[project]\nname = 'broken'\n")
     r = invoke(*specs, spec_dir / "broken.toml", "--out", tmp_path / "out", *FAST)
     assert r.exit_code == 1
-    assert "1 of 4 projects failed" in r.stderr
-    assert "failed: broken:" in r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: 1 of 4 projects failed (first: broken:")
+    assert "failed: broken:" in r.stdout
     assert "Traceback" not in r.output
 
 
