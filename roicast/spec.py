@@ -79,6 +79,15 @@ def _dist(lo=None, hi=None, *, lo_open=False, hi_open=False):
     ]
 
 
+def _not_an_input(name: str, extra: tuple[str, ...] = ()) -> str:
+    """``'x' is not an input of the model; did you mean 'y'?`` (the list is in the README)."""
+    from roicast.simulate import INPUT_NAMES
+
+    close = difflib.get_close_matches(str(name), [*INPUT_NAMES, *extra], n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}?" if close else "see the README's list of input names"
+    return f"{name!r} is not an input of the model; {hint}"
+
+
 Positive = _dist(0, None, lo_open=True)
 NonNegative = _dist(0, None)
 Fraction = _dist(0, 1, lo_open=True)
@@ -348,9 +357,7 @@ class Correlation(_Section):
 
         for name in v:
             if name not in INPUT_NAMES:
-                raise ValueError(
-                    f"{name!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
-                )
+                raise ValueError(_not_an_input(name))
         if v[0] == v[1]:
             raise ValueError(f"an input cannot be correlated with itself ({v[0]!r})")
         return v
@@ -388,9 +395,7 @@ class Option(_Section):
 
         for key in v:
             if key not in INPUT_NAMES:
-                raise ValueError(
-                    f"{key!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}"
-                )
+                raise ValueError(_not_an_input(key))
         return v
 
 
@@ -401,7 +406,7 @@ def _stress_value_check(name: str, value: Any) -> Distribution:
     from roicast.simulate import INPUT_NAMES
 
     if name not in INPUT_NAMES:
-        raise ValueError(f"{name!r} is not an input of the model; inputs: {', '.join(INPUT_NAMES)}")
+        raise ValueError(_not_an_input(name))
     if name == "demand":
         adapter = TypeAdapter(_dist(0, 1))  # the demand path's quantile by total volume
     else:
@@ -593,10 +598,7 @@ def _sources_are_inputs(spec: Spec) -> None:
 
     for key in spec.sources:
         if key not in INPUT_NAMES and key not in DEMAND_SOURCES:
-            raise ValueError(
-                f"sources: {key!r} is not an input of the model; inputs: "
-                f"{', '.join((*INPUT_NAMES, *DEMAND_SOURCES))}"
-            )
+            raise ValueError(f"sources: {_not_an_input(key, DEMAND_SOURCES)}")
 
 
 def _platforms_hold(spec: Spec) -> None:

@@ -294,16 +294,12 @@ spec(
     {"decision.min_npv_p10": float("nan")},
     names=("decision.min_npv_p10",),
     value="nan",
-    xfail="item 11: decision.min_npv_p10 = nan is accepted (`validate` OK): Decision's float "
-    "fields in roicast/spec.py lack allow_inf_nan=False",
 )
 spec(
     "spec-inf-decision-payback",
     {"decision.max_payback_p50_months": float("inf")},
     names=("decision.max_payback_p50_months",),
     value="inf",
-    xfail="item 11: decision.max_payback_p50_months = inf is accepted (`validate` OK): Decision's "
-    "float fields in roicast/spec.py lack allow_inf_nan=False",
 )
 spec(
     "spec-engineer-cost-1e308",
@@ -311,23 +307,18 @@ spec(
     names=("implementation.engineer_cost",),
     value=("1e+308", "1e308"),
     run=True,
-    xfail="item 11: engineer_cost = 1e308 is refused only after simulating, as 'option[optimized]: "
-    "the cash flows overflow in 200 of 200 draws…', naming neither the field nor the spec file; "
-    "bound money fields in roicast/spec.py (Implementation) at validation",
 )
 spec(
     "spec-validation-cost-1e300",
     {"implementation.validation_cost": 1e300},
     names=("implementation.validation_cost",),
     value=("1e+300", "1e300"),
-    xfail="item 11: money and volume fields have no upper bound at validation (roicast/spec.py NonNegative/AnyReal/Positive for implementation.*, churn.*, indirect.*, demand.start_volume): `validate` says OK; bound them (e.g. |x| <= 1e12 money, <= 1e15 volume) naming field and value",
 )
 spec(
     "spec-benefit-minus-1e308",
     {"indirect.benefit_per_month": -1e308},
     names=("indirect.benefit_per_month",),
     value=("-1e+308", "-1e308"),
-    xfail="item 11: money and volume fields have no upper bound at validation (roicast/spec.py NonNegative/AnyReal/Positive for implementation.*, churn.*, indirect.*, demand.start_volume): `validate` says OK; bound them (e.g. |x| <= 1e12 money, <= 1e15 volume) naming field and value",
 )
 spec(
     "spec-cost-per-update-inf",
@@ -340,16 +331,12 @@ spec(
     {"demand.start_volume": 1e300},
     names=("demand.start_volume",),
     value=("1e+300", "1e300"),
-    xfail="item 11: money and volume fields have no upper bound at validation (roicast/spec.py NonNegative/AnyReal/Positive for implementation.*, churn.*, indirect.*, demand.start_volume): `validate` says OK; bound them (e.g. |x| <= 1e12 money, <= 1e15 volume) naming field and value",
 )
 spec(
     "spec-normal-sd-1e308",
     {"indirect.benefit_per_month": {"dist": "normal", "mean": 0.0, "sd": 1e308}},
     names=("indirect.benefit_per_month",),
     value=("1e+308", "1e308"),
-    xfail="item 11: a normal with sd = 1e308 is accepted (`validate` OK); distribution "
-    "parameters of money fields need the same bound as the field (roicast/spec.py _check_range "
-    "only checks the lower end here; AnyReal has no bounds)",
 )
 spec(
     "spec-launch-factor-inf",
@@ -444,9 +431,6 @@ spec(
     {GAIN: {"dist": "discrete", "values": [1.2, 1.5], "weights": [1.5, -0.5]}},
     names=(GAIN,),
     value="-0.5",
-    xfail="item 11: the discrete negative-weight message omits the value: 'discrete `weights` must "
-    "be finite and >= 0, and `values` finite' (roicast/distributions.py Discrete.__post_init__ "
-    "should show the offending weight)",
 )
 spec(
     "spec-quantiles-p10-above-p50",
@@ -564,17 +548,11 @@ spec(
     "spec-control-chars-in-name",
     {"project.name": "evil\x1b[2J\x07name"},
     names=("project.name",),
-    xfail="control characters in project.name (ESC [2J, BEL) are accepted and `validate` prints "
-    "them raw to the terminal (clears the screen); refuse C0/C1 control characters in every "
-    "user-written text field of roicast/spec.py (name, description, unit, currency, sources)",
 )
 spec(
     "spec-newline-in-option-name",
     {"option": [{"name": "a\nerror: forged line"}]},
     names=("option",),
-    xfail="a newline in an [[option]] name is accepted; `validate` prints a forged second line "
-    "'error: forged line' on stdout (log injection); refuse newlines/control characters in names "
-    "(roicast/spec.py Option.name, Project.name)",
 )
 _add(
     Case(
@@ -588,9 +566,6 @@ _add(
         "spec-very-long-name-refused",
         _spec_builder(mutate(tiny_spec(), "project.name", "N" * 20000)),
         names=(SPEC, "project.name"),
-        xfail="a 20 000-character project.name is accepted (no length limit in roicast/spec.py); "
-        "`validate` prints it over 250 wrapped lines and in a batch it becomes a folder name "
-        "longer than NAME_MAX (255); refuse names over ~200 characters naming field and length",
     )
 )
 
@@ -617,9 +592,6 @@ _add(
         "specfile-empty",
         _spec_builder(""),
         names=(SPEC,),
-        xfail="a spec with several problems prints one line per problem (empty spec: 4 lines, "
-        "only the first starting 'error:'); the CLI promise is one line: roicast/cli.py _errors "
-        "(or spec._format_errors) should print the first problem and '(and N more)' on that line",
     )
 )
 
@@ -733,26 +705,21 @@ history(
     "history-etc-shadow-secret",
     SHADOW,
     secret=True,
-    xfail="item 2: a non-CSV file given as history (passwd/shadow/.env-like) has its first line echoed as 'columns: …' in the error (forecast/_history.py _pick_columns lists the header); name file, line and column only, never the content of a file that is not a parseable history",
 )
 history(
     "history-etc-passwd-secret",
     PASSWD,
     secret=True,
-    xfail="item 2: a non-CSV file given as history (passwd/shadow/.env-like) has its first line echoed as 'columns: …' in the error (forecast/_history.py _pick_columns lists the header); name file, line and column only, never the content of a file that is not a parseable history",
 )
 history(
     "history-private-key-secret",
     KEYFILE,
     secret=True,
-    xfail="item 2: a private-key file given as history has its first line echoed "
-    "('columns: -----BEGIN OPENSSH PRIVATE KEY-----') by forecast/_history.py _pick_columns",
 )
 history(
     "history-dotenv-secret",
     ENVFILE,
     secret=True,
-    xfail="item 2: a non-CSV file given as history (passwd/shadow/.env-like) has its first line echoed as 'columns: …' in the error (forecast/_history.py _pick_columns lists the header); name file, line and column only, never the content of a file that is not a parseable history",
 )
 history(
     "history-binary-with-secret",
@@ -764,23 +731,18 @@ history(
     SHADOW,
     secret=True,
     cmd="forecast",
-    xfail="item 2: a non-CSV file given as history (passwd/shadow/.env-like) has its first line echoed as 'columns: …' in the error (forecast/_history.py _pick_columns lists the header); name file, line and column only, never the content of a file that is not a parseable history",
 )
 history(
     "history-shadow-via-run-nothing-written",
     SHADOW,
     secret=True,
     cmd="run",
-    xfail="item 2: a non-CSV file given as history (passwd/shadow/.env-like) has its first line echoed as 'columns: …' in the error (forecast/_history.py _pick_columns lists the header); name file, line and column only, never the content of a file that is not a parseable history",
 )
 history(
     "history-shadow-with-named-columns",
     SHADOW,
     secret=True,
     demand={"timestamp_column": "date", "volume_column": "requests"},
-    xfail="item 2: with timestamp_column set, a shadow-like history's first line is echoed as "
-    "'timestamp column 'date' not found (columns: root:$6$…)' (forecast/_history.py "
-    "_pick_columns); do not list columns of a file that does not parse as a CSV history",
 )
 history("history-empty-file", "")
 history("history-header-only", "date,requests\n")
@@ -826,10 +788,6 @@ history(
     _csv([*ROWS[:40], (ROWS[40][0], "1e300"), *ROWS[41:]]),
     names=(HIST, "line 42"),
     value=("1e+300", "1e300"),
-    xfail="item 4: a history value of 1e300 (line 42) is accepted: `validate` says OK and `run` "
-    "simulates; read_history/clean_series (forecast/_history.py) should refuse points far "
-    "outside the series' robust spread, naming file, line and value, and [demand] should offer "
-    "an outliers = keep/clip/impute option (none exists in roicast/spec.py)",
 )
 history(
     "history-1e300-spike-run-refused",
@@ -837,9 +795,6 @@ history(
     names=(HIST, "line 42"),
     value=("1e+300", "1e300"),
     cmd="run",
-    xfail="item 4: `run` on a history with one value 1e300 (line 42) simulates, then fails "
-    "with 'option[optimized]: the cash flows overflow in 10 of 200 draws…', naming neither the "
-    "file, the line nor the value; refuse it when reading (forecast/_history.py clean_series)",
 )
 history(
     "history-ordinary-3x-spikes-accepted",
@@ -934,9 +889,6 @@ flag(
     names=("--max-draws",),
     value="0",
     rc=(1, 2),
-    xfail="--until-stable 0.01 --max-draws 0 is refused as 'draws: 0 is too few; use at least "
-    "100', naming draws, not --max-draws (roicast/cli.py: give --max-draws min=100, "
-    "max=50_000_000 like the spec's simulation.draws)",
 )
 flag("cli-run-unknown-flag", (*R, "--drawz", "5"), names=("--drawz",))
 flag("cli-run-missing-spec", ("run",), names=("spec",))
@@ -987,10 +939,6 @@ flag(
     value=("10000000000", "10,000,000,000"),
     rc=(1, 2),
     history_file=True,
-    xfail="item 6: forecast --paths has no upper bound (roicast/cli.py: min=10 only) while the "
-    "spec caps demand.paths at 200 000; --paths 1e10 is attempted and ends in 'out of memory; run "
-    "fewer draws (--draws) or fewer demand paths' (names neither --paths nor the value, and "
-    "--draws is not a forecast flag); add max=200_000 and a memory preflight",
 )
 flag(
     "cli-forecast-seed-negative",
@@ -1022,9 +970,6 @@ flag(
     names=("draws",),
     value=("1000000000000", "1,000,000,000,000"),
     rc=(1, 2),
-    xfail="item 6: batch --draws 1e12 is not refused up front: every project fails ('failed: "
-    "hostile: draws: … more than the limit'), stderr has 2 lines and portfolio.csv/batch.json are "
-    "written; bound --draws in roicast/batch_cli.py (min=100, max=50_000_000) like run's",
 )
 flag(
     "cli-batch-workers-negative",
@@ -1133,9 +1078,6 @@ dest(
     names=("--out", OUT),
     args=("forecast", HIST, "--out", OUT, "-q", "--paths", "20"),
     history_file=True,
-    xfail="items 5/7: `forecast --out DIR` writes forecast.nc/fan.png/forecast.json into a folder "
-    "holding the user's files (summary.json, thesis.docx), exit 0; forecast/io.py write_forecast "
-    "should use roicast.report._io.check_destination + atomic_dir like run",
 )
 dest(
     "out-memory-refusal-says-how-many-fit",
@@ -1165,9 +1107,6 @@ _add(
         _spec_builder(mutate(tiny_spec(), "project.name", _LONG.strip())),
         accept=True,
         extra={"one_stdout_line": True},
-        xfail="roicast/cli.py prints `validate`'s OK line with out_console.print (Rich) without "
-        "soft_wrap: on a non-terminal stdout it wraps at 80 columns, so a 150-character project "
-        "name splits the one OK line into 3 (pass soft_wrap=True, or Console(width=…) off a TTY)",
     )
 )
 history(
@@ -1176,9 +1115,6 @@ history(
     cmd="forecast",
     accept=True,
     extra={"one_line_per_warning": True},
-    xfail="roicast/cli.py forecast prints each warning with err_console.print without "
-    "soft_wrap: off a terminal Rich wraps it at 80 columns, so one warning ('extrapolating "
-    "far: …') spans 3 stderr lines; log readers see fragments (pass soft_wrap=True)",
 )
 
 # ----------------------------------------------------------------------------- crash leftovers (item 10)
@@ -1191,7 +1127,8 @@ def _hidden_previous(d: Path) -> Prepared:
     fake_previous_output(d / f".{OUT}.old-{_DEAD}")
     (d / f".{OUT}.tmp-{_DEAD}-x1y2z3").mkdir()
     before = snapshot(d / f".{OUT}.old-{_DEAD}")
-    args = ("run", SPEC, "--out", OUT, "--draws", str(10**12), "--no-report", "-q")
+    # refused inside the run (flags out of range are usage errors, refused before it)
+    args = ("run", SPEC, "--out", OUT, "--until-stable", "5", "--no-report", "-q")
     return Prepared(d, args, before=before, watch=d / OUT)
 
 
@@ -1201,7 +1138,7 @@ def _stale_beside_output(d: Path) -> Prepared:
     fake_previous_output(d / OUT)
     fake_previous_output(d / f".{OUT}.old-{_DEAD}")
     (d / f".{OUT}.tmp-{_DEAD}-q9").mkdir()
-    args = ("run", SPEC, "--out", OUT, "--draws", str(10**12), "--no-report", "-q")
+    args = ("run", SPEC, "--out", OUT, "--until-stable", "5", "--no-report", "-q")
     return Prepared(d, args, before=snapshot(d / OUT), watch=d / OUT)
 
 
@@ -1210,10 +1147,17 @@ _add(
         "leftover-hidden-previous-restored-by-next-run",
         _hidden_previous,
         rc=(1, 2),
-        names=("draws",),
+        names=("until-stable",),
     )
 )
-_add(Case("leftover-stale-temp-folders-removed", _stale_beside_output, rc=(1, 2), names=("draws",)))
+_add(
+    Case(
+        "leftover-stale-temp-folders-removed",
+        _stale_beside_output,
+        rc=(1, 2),
+        names=("until-stable",),
+    )
+)
 
 # ----------------------------------------------------------------------------- more files that are not what they claim
 
