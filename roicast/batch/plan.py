@@ -175,10 +175,11 @@ def _set_dotted(doc: dict[str, Any], column: str, value: Any) -> None:
 
 def _read_inputs(template: Path, table: Path) -> tuple[dict[str, Any], list[list[str]]]:
     """The template as a TOML dict and the table's rows (header first)."""
-    if not template.is_file():
-        raise OptionError(f"{{template}}: {template}: file not found")
-    if not table.is_file():
-        raise OptionError(f"{{table}}: {table}: file not found")
+    for opt, path in (("template", template), ("table", table)):
+        if path.is_dir():
+            raise OptionError(f"{{{opt}}}: {path}: is a folder; give a file")
+        if not path.is_file():
+            raise OptionError(f"{{{opt}}}: {path}: file not found")
     try:
         raw = tomllib.loads(template.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -197,20 +198,19 @@ def _read_inputs(template: Path, table: Path) -> tuple[dict[str, Any], list[list
 
 def _check_header(header: list[str], table: Path) -> None:
     """Refuse a column that does not name a field of a spec table, or appears twice."""
+    # a header that is not a spec table's is not echoed: the file may hold anything
     fields = _settable_fields()
-    for c in header:
+    for k, c in enumerate(header, 1):
         parts = c.split(".")
-        if not c or any(not p for p in parts):
-            raise OptionError(f"{{table}}: {table}: column {c!r}: give a dotted spec field")
-        if parts[0] not in fields:
+        if not c or any(not p for p in parts) or parts[0] not in fields:
             raise OptionError(
-                f"{{table}}: {table}: column {c}: {parts[0]!r} is not a spec table; "
-                f"use one of {', '.join(sorted(fields))}"
+                f"{{table}}: {table}: line 1, column {k}: not a dotted spec field of a spec "
+                f"table ({', '.join(sorted(fields))}), e.g. baseline.price"
             )
         if len(parts) < 2 or parts[1] not in fields[parts[0]]:
             field_ = parts[1] if len(parts) > 1 else ""
             raise OptionError(
-                f"{{table}}: {table}: column {c}: [{parts[0]}] has no field {field_!r}; "
+                f"{{table}}: {table}: line 1, column {k}: [{parts[0]}] has no field {field_!r}; "
                 f"its fields are {', '.join(sorted(fields[parts[0]]))}"
             )
     dup = sorted({c for c in header if header.count(c) > 1})

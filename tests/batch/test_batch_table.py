@@ -86,11 +86,11 @@ def test_setting_a_parameter_of_a_fixed_value_names_the_column(template, spec_di
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("optimised.throughput_gain", "'optimised' is not a spec table"),
+        ("optimised.throughput_gain", "line 1, column 1: not a dotted spec field"),
         ("baseline.thruput", "[baseline] has no field 'thruput'"),
         ("baseline", "[baseline] has no field ''"),
         ("baseline.price,baseline.price", "appears more than once"),
-        ("option.name", "'option' is not a spec table"),
+        ("option.name", "line 1, column 1: not a dotted spec field"),
     ],
 )
 def test_bad_columns_stop_the_batch(template, spec_dir, header, message):

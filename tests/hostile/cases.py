@@ -1218,9 +1218,6 @@ _files_case(
     ),
     secret=("t.csv",),
     names=("t.csv",),
-    xfail="item 2: batch --table given a shadow-like file echoes its first line (with the secret) "
-    "as 'column root:$6$…: … is not a spec table' (roicast/batch table reader): name the file, "
-    "line and column number, not the content of a file that is not a parseable table",
 )
 _files_case(
     "batch-template-missing",
@@ -1233,8 +1230,6 @@ _files_case(
     {SPEC: _GOOD_TOML, "t.csv": None},
     ("batch", "--template", SPEC, "--table", "t.csv", "--out", OUT, "-q"),
     names=("t.csv", "folder"),
-    xfail="item 11: batch --table given a folder says '--table: t.csv: file not found' "
-    "(roicast/batch: check is_dir() first and say it is a folder)",
 )
 _files_case(
     "batch-spec-missing",
