@@ -102,8 +102,9 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
         yield update
 
 
-def _headline(doc: dict[str, Any], out: Path | None) -> None:
-    from roicast.report._format import money
+def _headline_table(doc: dict[str, Any]) -> Table:
+    """The P10 / P50 / P90 / mean table of NPV, ROI and payback."""
+    from roicast.report._format import money, pct
 
     cur = doc["currency"]
     t = Table(
@@ -116,10 +117,7 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
         t.add_column(c, justify="right")
 
     def m(x):
-        return "n/a" if x is None else money(x, cur)
-
-    def p(x):
-        return "n/a" if x is None else f"{x:.0%}"
+        return money(x, cur)
 
     def mo(x):
         return "> horizon" if x is None else f"{x:.1f}"
@@ -128,38 +126,41 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
     conv = doc.get("convergence", {})
 
     def se(stat: str) -> str:
-        return (
-            f" ± {m(conv[stat]['se'])}" if stat in conv and conv[stat].get("se") is not None else ""
-        )
+        ok = stat in conv and conv[stat].get("se") is not None
+        return f" ± {m(conv[stat]['se'])}" if ok else ""
 
     t.add_row(
         "NPV",
-        m(npv["p10"]) + se("p10"),
-        m(npv["p50"]) + se("p50"),
-        m(npv["p90"]) + se("p90"),
+        *(m(npv[q]) + se(q) for q in ("p10", "p50", "p90")),
         f"{m(npv['mean'])} ± {m(npv['se_mean'])}",
     )
     t.add_row(
         "ROI",
-        p(roi["p10"]),
-        p(roi["p50"]),
-        p(roi["p90"]),
-        f"{p(roi['mean'])} ± {p(roi['se_mean'])}",
+        *(pct(roi[q]) for q in ("p10", "p50", "p90")),
+        f"{pct(roi['mean'])} ± {pct(roi['se_mean'])}",
     )
     t.add_row("Payback (months)", mo(pb["p10"]), mo(pb["p50"]), mo(pb["p90"]), "")
-    if "ask" in doc:
-        out_console.print(f"[bold]{doc['ask']['description']}[/]: {doc['ask']['sentence']}")
-    out_console.print(t)
+    return t
+
+
+def _print_decision(doc: dict[str, Any]) -> None:
+    """Options, conditions, verdict, rule, drivers and warnings."""
+    from roicast.report._format import money, pct
+
+    cur = doc["currency"]
     dec = doc["decision"]
     colour = "green" if dec["verdict"] == "go" else "red"
+    for o in doc.get("options", []):
+        out_console.print(
+            f"  option {o['name']}: mean NPV {money(o['npv']['mean'], cur)}, "
+            f"P(NPV < 0) {pct(o['prob_npv_negative'])}, {o['decision']['verdict']}"
+        )
     if "options" in doc:
-        for o in doc["options"]:
-            out_console.print(
-                f"  option {o['name']}: mean NPV {m(o['npv']['mean'])}, P(NPV < 0) {p(o['prob_npv_negative'])}, {o['decision']['verdict']}"
-            )
         out_console.print(f"Recommended option: [bold]{doc['option']}[/]")
+    pb = doc["payback_months"]
     out_console.print(
-        f"P(NPV < 0): {p(doc['prob_npv_negative'])}   paid back within horizon: {p(pb['prob_within_horizon'])}"
+        f"P(NPV < 0): {pct(doc['prob_npv_negative'])}   "
+        f"paid back within horizon: {pct(pb['prob_within_horizon'])}"
     )
     for c in dec["conditions"]:
         se = f" ± {c['se']:.3f}" if "se" in c else ""
@@ -174,19 +175,31 @@ def _headline(doc: dict[str, Any], out: Path | None) -> None:
         out_console.print(f"  driver {i}: {d['text']}")
     for w in doc.get("diagnostics", {}).get("warnings", []):
         out_console.print(f"[yellow]Warning:[/] {w}")
+
+
+def _print_until_stable(doc: dict[str, Any]) -> None:
+    u = doc["until_stable"]
+    ok = all(o["converged"] for o in u["options"].values())
+    if "confidence" in u:
+        state = (
+            f"verdict settled at {u['confidence']:.0%} confidence, headline NPV within "
+            f"±{u['tol']:.1%} of the investment"
+            if ok
+            else "NOT settled: cap reached"
+        )
+    else:
+        state = "stable" if ok else "NOT stable: cap reached"
+    out_console.print(f"Draws chosen by --until-stable {u['tol']}: {doc['draws']} ({state})")
+
+
+def _headline(doc: dict[str, Any], out: Path | None) -> None:
+    """What a run prints: the ask, the table, the decision, where the report is."""
+    if "ask" in doc:
+        out_console.print(f"[bold]{doc['ask']['description']}[/]: {doc['ask']['sentence']}")
+    out_console.print(_headline_table(doc))
+    _print_decision(doc)
     if "until_stable" in doc:
-        u = doc["until_stable"]
-        ok = all(o["converged"] for o in u["options"].values())
-        if "confidence" in u:
-            state = (
-                f"verdict settled at {u['confidence']:.0%} confidence, headline NPV within "
-                f"±{u['tol']:.1%} of the investment"
-                if ok
-                else "NOT settled: cap reached"
-            )
-        else:
-            state = "stable" if ok else "NOT stable: cap reached"
-        out_console.print(f"Draws chosen by --until-stable {u['tol']}: {doc['draws']} ({state})")
+        _print_until_stable(doc)
     if out is not None:
         out_console.print(
             f"Report: {out / 'report.html'}  (also report.md, summary.json, results.nc, results.xlsx)"

@@ -99,7 +99,7 @@ SignedMoney = _dist(-1e12, 1e12)
 Months = _dist(0, 600)
 Count = _dist(0, 1e7)
 Volume = _dist(0, 1e18, lo_open=True)  # units a month
-Gain = _dist(0, 1000, lo_open=True)
+Gain = _dist(0, 1e6, lo_open=True)
 Throughput = _dist(0, 1e9, lo_open=True)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -144,7 +144,7 @@ class Project(_Section):
     )
     horizon_months: int = Field(36, ge=1, le=600)
     discount_rate: float = Field(0.10, gt=-1, le=1)
-    currency: Annotated[str, AfterValidator(_plain(12))] = "USD"
+    currency: Annotated[str, AfterValidator(_plain(40))] = "USD"
 
     @field_validator("start")
     @classmethod
@@ -167,7 +167,7 @@ class Demand(_Section):
     history: Annotated[Path | None, Field(strict=False)] = None
     timestamp_column: str | None = None
     volume_column: str | None = None
-    unit: Annotated[str, AfterValidator(_plain(40))] = "requests"
+    unit: Name = "requests"
     start_volume: Volume | None = Field(
         None, description="units in the first month (no-history mode)"
     )

@@ -190,7 +190,7 @@ METALOGS = [
 @pytest.mark.parametrize("p", METALOGS)
 def test_metalog_matches_distribution(p):
     d = Metalog(*p)
-    assert F.metalog_coefficients(*p) == d._coeffs()
+    assert F.metalog_coefficients(*p) == d.coefficients()
     x = F.ppf("metalog", p, Q_ENDS)
     assert_allclose(x[1:-1], d.ppf(Q), rtol=1e-13, atol=1e-13)
     lower = -math.inf if p[3] is None else p[3]

@@ -164,6 +164,7 @@ def test_report_md_references_pngs_that_exist(written):
         "report.html",
         "report.md",
         "results.nc",
+        "results.xlsx",
         "summary.json",
     ]
 

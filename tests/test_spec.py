@@ -65,7 +65,7 @@ def _error(raw, spec_dir) -> str:
             "baseline",
             "throughput",
             {"dist": "normal", "mean": 2, "sd": 1},
-            "s.toml: baseline.throughput: Normal(2, sd 1) reaches -3.99781; must lie in (0, ∞)",
+            "s.toml: baseline.throughput: Normal(2, sd 1) reaches -3.99781; must lie in (0, 1e+09]",
         ),
         (
             "project",
@@ -156,7 +156,7 @@ def test_options_inherit_and_override(demo_raw, spec_dir):
         ),
         (
             [{"name": "a", "optimized": {"price_ratio": -1}}],
-            "s.toml: option[a].optimized.price_ratio: value -1; must lie in (0, ∞)",
+            "s.toml: option[a].optimized.price_ratio: value -1; must lie in (0, 1000]",
         ),
     ],
 )

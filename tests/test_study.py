@@ -404,14 +404,30 @@ def test_raw_unchanged_by_spec_building():
     assert raw == before
 
 
-def test_cash_flows_that_overflow_are_refused_naming_the_draw():
+def test_absurd_magnitudes_are_refused_at_validation_naming_the_field():
     raw = no_history_raw(draws=200)
     raw["demand"] = {"start_volume": 1e306, "annual_growth": 0.0, "paths": 20}
+    with pytest.raises(RoicastError, match=r"demand.start_volume: value 1e\+306; must lie in"):
+        spec_from_dict(raw)
+
+
+def test_cash_flows_that_overflow_are_refused_naming_the_draw():
+    """The last guard (validation bounds every magnitude first): overflowing draws are named."""
+    import xarray as xr
+
+    from roicast.sampling import sample_inputs
+    from roicast.study import _check_finite
+
+    spec = spec_from_dict(no_history_raw(draws=200))
+    sample = sample_inputs(spec, 200, n_paths=20, seed=0)
+    npv = np.zeros(200)
+    npv[3] = 1e200
+    metrics = xr.Dataset({"npv": ("draw", npv), "investment": ("draw", np.ones(200))})
     with pytest.raises(
         RoicastError,
-        match=r"option\[optimized\]: the cash flows overflow in \d+ of 200 draws \(first: draw 0, ",
+        match=r"option\[optimized\]: the cash flows overflow in 1 of 200 draws \(first: draw 3, ",
     ):
-        run_study(spec_from_dict(raw), sensitivity=False)
+        _check_finite(metrics, sample, "optimized")
 
 
 def test_roi_tornado_is_undefined_not_zero_when_there_is_no_investment():

@@ -41,7 +41,7 @@ def test_several_volume_columns_is_an_error_listing_them(servegen_path):
 
 
 def test_unknown_column(servegen_path):
-    with pytest.raises(RoicastError, match="'tokens' not found"):
+    with pytest.raises(RoicastError, match="no volume column named 'tokens'"):
         read_history(servegen_path, volume_column="tokens")
 
 

@@ -89,13 +89,6 @@ def test_batch_one_stderr_line(batch):
     check_refusal(res, names=("bad", "baseline.utilization"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="item 2: the shadow-like history's first line (with the secret) is echoed in the "
-    "project's error ('no column parses as timestamps (columns: root:$6$…)', "
-    "forecast/_history.py _pick_columns) and stored in portfolio.csv, batch.json and "
-    "portfolio.html, and printed on stderr",
-)
 def test_batch_secret_not_stored(batch):
     """The secret of a non-history file is in no output file and not on stderr/stdout."""
     d, res = batch
@@ -104,13 +97,6 @@ def test_batch_secret_not_stored(batch):
     assert not hits, f"secret stored in {hits}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="item 11: --scheduler tcp://127.0.0.1:1 is refused with one good line ('--scheduler: "
-    "cannot reach the Dask scheduler …') but out/batch.json is left saying status 'running' (and "
-    "out/projects/ is created): roicast/batch/run.py writes batch.json ('running', line ~761) "
-    "before connecting; connect first, or record 'failed' with the error",
-)
 def test_batch_bogus_scheduler_one_line(tmp_path):
     """--scheduler tcp://127.0.0.1:1: one line, exit 1, batch.json not left 'running'."""
     (tmp_path / "p.toml").write_text(dumps_toml(tiny_spec()))

@@ -120,14 +120,6 @@ def _fill(mnt: Path, leave: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="item 3: disk full while writing results.nc kills roicast with SIGSEGV (exit -11) after "
-    "h5py 'Exception ignored in ObjectID.__dealloc__' tracebacks (errno 28), leaving "
-    ".res.tmp-PID-* behind; roicast/report/write.py:254 to_netcdf(engine='h5netcdf') writes "
-    "straight to disk: serialise to memory first (to_netcdf() -> bytes) and write with Python I/O "
-    "(a clean OSError -> one line), or check free space before writing",
-)
 @pytest.mark.parametrize("report", [False, True], ids=["no-report", "with-report"])
 def test_disk_full_one_line_previous_intact(tmp_path, tmpfs, report):
     """ENOSPC while writing: exit 1, one line, previous output intact, temp folder removed."""

@@ -10,6 +10,7 @@ no payload may survive raw in report.html, portfolio.html or report.md.
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,12 @@ HEADING = "\n# INJECTED HEADING"
 ROW = "\n| INJ | ROW |"
 
 
-def payload(tag: str, *, newlines: bool = True) -> str:
-    """All payloads after a short tag (so names stay distinct)."""
+def payload(tag: str, *, newlines: bool = False) -> str:
+    """All payloads after a short tag (so names stay distinct).
+
+    Newlines in user text are refused at validation (one printable line), so
+    the Markdown injection by newline is covered by the refusal cases.
+    """
     return f"{tag} {SCRIPT} {IMG} {LINK}" + (f"{HEADING}{ROW}" if newlines else "")
 
 
@@ -37,7 +42,7 @@ def _hostile_spec(tag: str) -> dict:
         timestamp_column=f"date {IMG}",
         volume_column=f"req {SCRIPT}",
     )
-    doc["project"].update(name=payload(tag), currency=payload("cur"))
+    doc["project"].update(name=payload(tag), currency=IMG)
     doc["sources"] = {
         "optimized.throughput_gain": payload("src-gain"),
         "baseline.throughput": payload("src-tp"),
@@ -66,13 +71,26 @@ def _write(d: Path, name: str, tag: str) -> Path:
 RAW_HTML = [
     re.compile(r"<script\b", re.I),
     re.compile(r"<img\s+src=x", re.I),
-    re.compile(r"<[^>]*\bon\w+\s*=", re.I),
     re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.I),
 ]
 
 
+class _Attributes(HTMLParser):
+    """Every element's attributes as the browser parses them (event handlers are attributes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handlers: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.handlers += [(tag, a) for a, _ in attrs if a.lower().startswith("on")]
+
+
 def _check_html(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
+    parser = _Attributes()
+    parser.feed(text)
+    assert not parser.handlers, f"{path.name}: event-handler attributes {parser.handlers[:3]}"
     for pat in RAW_HTML:
         m = pat.search(text)
         assert m is None, (

@@ -89,7 +89,7 @@ def test_change_the_gain_see_the_verdict_change_save_and_reload(browser, server,
     field.press("Enter")
     spec_file = server.session.source
     expect(gain.locator(".error")).to_have_text(
-        f"{spec_file}: optimized.throughput_gain: value 0; must lie in (0, ∞)"
+        f"{spec_file}: optimized.throughput_gain: value 0; must lie in (0, 1e+06]"
     )
     expect(verdict).to_have_text("NO-GO")
     assert server.session.version == 2
