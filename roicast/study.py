@@ -530,6 +530,42 @@ def simulate_option(
     return mds, mq
 
 
+def _batch_metrics(
+    spec: Spec,
+    demand: np.ndarray,
+    profiles: Profiles,
+    start: int,
+    size: int,
+    *,
+    seed: int,
+    price_seed: int | None,
+    cols: list[str],
+    only: int | None = None,
+) -> np.ndarray:
+    """Draws ``start .. start+size`` (their own Latin hypercube): ``(option, draw, col)``.
+
+    ``only``: simulate that option alone (the others' rows are left unset).
+    """
+    smp = sample_inputs(spec, size, n_paths=demand.shape[0], seed=seed, stream=(start,))
+    idx = [METRIC_NAMES.index(c) for c in cols]
+    block = np.empty((len(spec.options), size, len(idx)))
+    for k, opt in enumerate(spec.options):
+        if only is not None and k != only:
+            continue
+        m, _ = simulate_arrays(
+            np.ascontiguousarray(smp.values.isel(option=k).values),
+            demand,
+            seed=seed,
+            discount_rate=spec.project.discount_rate,
+            monthly=False,
+            draw_offset=start,
+            price_seed=price_seed,
+            fleet=fleet_config(spec, opt, profiles),
+        )
+        block[k] = m[:, idx]
+    return block
+
+
 def draws_until_stable(
     spec: Spec,
     tol: float,
@@ -559,19 +595,18 @@ def draws_until_stable(
     for k, opt in enumerate(spec.options):
 
         def run_batch(start: int, n: int, k: int = k) -> np.ndarray:
-            smp = sample_inputs(spec, n, n_paths=demand.shape[0], seed=seed, stream=(start,))
-            x = np.ascontiguousarray(smp.values.isel(option=k).values)
-            m, _ = simulate_arrays(
-                x,
+            block = _batch_metrics(
+                spec,
                 demand,
+                profiles,
+                start,
+                n,
                 seed=seed,
-                discount_rate=spec.project.discount_rate,
-                monthly=False,
-                draw_offset=start,
                 price_seed=price_seed,
-                fleet=fleet_config(spec, spec.options[k], profiles),
+                cols=["npv"],
+                only=k,
             )
-            return m[:, _NPV_COLUMN]
+            return block[k, :, 0]
 
         run = until_stable(run_batch, tol=tol, batch=batch, max_draws=max_draws)
         needed = max(needed, run.n_draws)
@@ -793,26 +828,15 @@ def draws_until_decided(
         raise RoicastError(f"--max-draws: {max_draws} must be at least the batch size {batch}")
     demand = demand_matrix(forecast)
     profiles = study_profiles(spec)
-    cols = [METRIC_NAMES.index(k) for k in ("npv", "payback_months", "investment")]
+    cols = ["npv", "payback_months", "investment"]
     chunks: list[np.ndarray] = []
     records: dict[str, Any] = {}
     start = 0
     while start < max_draws:
         size = min(batch, max_draws - start)
-        smp = sample_inputs(spec, size, n_paths=demand.shape[0], seed=seed, stream=(start,))
-        block = np.empty((len(spec.options), size, len(cols)))
-        for k, opt in enumerate(spec.options):
-            m, _ = simulate_arrays(
-                np.ascontiguousarray(smp.values.isel(option=k).values),
-                demand,
-                seed=seed,
-                discount_rate=spec.project.discount_rate,
-                monthly=False,
-                draw_offset=start,
-                price_seed=price_seed,
-                fleet=fleet_config(spec, opt, profiles),
-            )
-            block[k] = m[:, cols]
+        block = _batch_metrics(
+            spec, demand, profiles, start, size, seed=seed, price_seed=price_seed, cols=cols
+        )
         chunks.append(block)
         start += size
         allm = np.concatenate(chunks, axis=1)

@@ -158,7 +158,7 @@ def _comment_rows(ws, extra: list[tuple[str, str]], columns: Sequence[str]) -> N
 
 def _split(raw: Mapping[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     """(Assumptions rows, Settings rows) as (dotted field, value)."""
-    from roicast.excel._toml import ORDER
+    from roicast._toml import ORDER
 
     rank = {name: i for i, name in enumerate(ORDER)}
     dists: list[tuple[str, Any]] = []

@@ -73,11 +73,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from roicast._toml import dumps
 from roicast.distributions import registry
 from roicast.errors import RoicastError
 from roicast.excel import _layout as L
 from roicast.excel._cells import Book, CellErrors, Row, Table, boolean, number, number_list, text
-from roicast.excel._toml import dumps
 from roicast.excel._write import write_spec_workbook
 
 __all__ = [

@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
+from roicast._toml import dumps
 from roicast.errors import RoicastError
-from roicast.excel._toml import dumps
 
 from .conftest import DEMO
 

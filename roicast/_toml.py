@@ -1,4 +1,6 @@
-"""A small TOML writer for roicast specs (``tomllib`` reads, nothing in the stdlib writes).
+"""The one TOML writer of roicast (``tomllib`` reads, nothing in the stdlib writes).
+
+Used by ``roicast convert`` (Excel → TOML) and the what-if page's "Save as spec".
 
 It writes the values a spec holds: strings, booleans, integers, floats, lists
 and tables.  Top-level tables become ``[section]`` headers, lists of tables
@@ -10,6 +12,7 @@ inline, ``{ dist = "pert", min = 1, mode = 2, max = 3 }``, as in the README.
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 from collections.abc import Mapping
@@ -85,6 +88,8 @@ def value(v: Any) -> str:
         return _float(v)
     if isinstance(v, str):
         return _string(v)
+    if isinstance(v, _dt.datetime | _dt.date | _dt.time):
+        return v.isoformat()
     if isinstance(v, Mapping):
         if not v:
             return "{}"
