@@ -347,7 +347,7 @@ def _print_failures(res) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    first = res.failed[0]
+    first = min(res.failed, key=lambda r: r["name"])
     err_console.print(
         f"[bold red]error:[/] {res.counts['failed']} of {res.counts['total']} projects failed "
         f"(first: {escape(first['name'])}: {escape(first['error'])}); see portfolio.csv",

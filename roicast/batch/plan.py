@@ -118,7 +118,14 @@ def _check_history(spec: Spec, source: str) -> None:
 
 
 def projects_from_specs(paths: Sequence[Path | str]) -> list[PlannedProject]:
-    """One project per spec file; a file that does not load is a project with its error."""
+    """One project per spec file; a file that does not load is a project with its error.
+
+    A path that is not a file at all is refused up front (nothing runs).
+    """
+    for p in map(Path, paths):
+        if not p.is_file():
+            what = "is a folder; give spec files" if p.is_dir() else "file not found"
+            raise OptionError(f"{{specs}}: {p}: {what}")
     out = []
     for p in map(Path, paths):
         try:

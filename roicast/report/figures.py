@@ -91,6 +91,13 @@ def fig_cashflow_fan(result: StudyResult, opt: OptionAnalysis) -> Figure:
             else f"payback P10 {lo:.1f} months – P90 not within {result.horizon} months"
         )
         ax.axvspan(lo, hi, color=_GREEN, alpha=0.08, label=label)
+    commit = result.sample.distributions[opt.name]["pricing.commitment_months"]
+    committed = result.sample.distributions[opt.name]["pricing.committed_instances"]
+    if committed.median > 0 and 0 < commit.median < result.horizon:
+        ax.axvline(
+            commit.median, color=_ORANGE, ls="--", lw=1.2,
+            label=f"commitment ends (month {commit.median:.3g}, median)",
+        )  # fmt: skip
     ax.set_xlabel("month of the study")
     ax.set_ylabel(f"cumulative cash flow ({cur})")
     _money_axis(ax, cur)

@@ -149,6 +149,26 @@ def option_summary(res: OptionAnalysis, result: StudyResult) -> dict[str, Any]:
     return out
 
 
+def fleet_summary(result: StudyResult, option: str) -> dict[str, Any]:
+    """How the fleet is provisioned and bought: policy, load profile, commitment, platforms."""
+    spec = result.spec
+    dists = result.sample.distributions[option]
+    opt = next(o for o in spec.options if o.name == option)
+    prof = result.profiles
+    base_platform = "cloud" if spec.onprem is None else spec.onprem.baseline_platform
+    return {
+        "provisioning": spec.fleet.provisioning,
+        "profile": None if prof is None else prof.source,
+        "profile_slots": None if prof is None else int(prof.rows.shape[1]),
+        "peak_to_mean": None if prof is None else prof.peak_to_mean,
+        "committed_instances": dists["pricing.committed_instances"].median,
+        "commitment_months": dists["pricing.commitment_months"].median,
+        "api": opt.optimized.api_price_per_million is not None,
+        "baseline_platform": base_platform,
+        "optimized_platform": opt.platform or base_platform,
+    }
+
+
 def best_option(per_option: dict[str, dict[str, Any]]) -> str:
     """The recommended option: highest mean NPV among those with a "go", else highest mean NPV."""
     go = [k for k, v in per_option.items() if v["decision"]["verdict"] == "go"]
@@ -270,6 +290,7 @@ def summary(result: StudyResult) -> dict[str, Any]:
     }
     if result.backtest is not None:
         doc["forecast"]["backtest"] = result.backtest.to_dict()
+    doc["fleet"] = fleet_summary(result, best)
     if result.until_stable is not None:
         doc["until_stable"] = result.until_stable
     if len(per) > 1:

@@ -261,7 +261,7 @@ def _assumptions(result: StudyResult, option: str) -> list[dict[str, Any]]:
     sources = {**result.spec.sources, **opt.sources}
     ties = result.sample.ties[option]
     cur = result.spec.project.currency
-    return [
+    rows = [
         {
             "input": name,
             "distribution": d.describe()
@@ -276,6 +276,20 @@ def _assumptions(result: StudyResult, option: str) -> list[dict[str, Any]]:
         }
         for name, d in result.sample.distributions[option].items()
     ]
+    prof = result.profiles
+    if prof is not None:
+        rows.insert(
+            1,
+            {
+                "input": "fleet.provisioning",
+                "distribution": f"{result.spec.fleet.provisioning}; load profile: {prof.source}",
+                "median": float("nan"),
+                "median_text": f"peak-to-mean {prof.peak_to_mean:.2f}",
+                "uncertain": False,
+                "source": "; ".join(prof.warnings),
+            },
+        )
+    return rows
 
 
 def _context(result: StudyResult, doc: dict[str, Any], figs: dict[str, str]) -> dict[str, Any]:

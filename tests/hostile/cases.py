@@ -1236,9 +1236,4 @@ _files_case(
     {},
     ("batch", "nope.toml", "--out", OUT, "-q", "--workers", "0"),
     names=("nope.toml",),
-    xfail="batch nope.toml (a missing spec file) is run as a failed project: 2 stderr lines "
-    "('failed: nope: nope.toml: spec file not found', '1 of 1 projects failed') and "
-    "portfolio.csv/.nc/.html and batch.json are written for a batch that ran nothing; "
-    "roicast/batch: refuse missing/unreadable spec paths up front with one line (usage), or "
-    "at least print one line (see test_batch_one_stderr_line)",
 )

@@ -76,17 +76,10 @@ def test_batch_failures_recorded_and_exit_1(batch):
     assert "running" not in json.dumps(doc.get("status", "")), doc.get("status")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch prints one 'failed: NAME: ERROR' line per failed project plus 'N of M projects "
-    "failed' (roicast/batch_cli.py end of batch()): 3 stderr lines for 2 failures, none starting "
-    "'error:'; the promise (issue 10) is one line, e.g. 'error: 2 of 4 projects failed (bad: "
-    "spec bad.toml: baseline.utilization …; see portfolio.csv)'",
-)
 def test_batch_one_stderr_line(batch):
     """The batch's failure is reported as one line on stderr naming the failed spec and field."""
-    _d, res = batch
-    check_refusal(res, names=("bad", "baseline.utilization"))
+    d, res = batch
+    check_refusal(res, names=("bad", "baseline.utilization"), secret_files=[d / "shadow.csv"])
 
 
 def test_batch_secret_not_stored(batch):
