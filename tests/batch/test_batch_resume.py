@@ -17,9 +17,16 @@ FAST = {"workers": 0, "report": False, "sensitivity": False}
 
 
 def markers(out: Path) -> dict[str, int]:
-    return {
-        p.parent.name: p.stat().st_mtime_ns for p in (out / "projects").glob("*/batch_record.json")
-    }
+    """Finished projects: done-markers in project folders (a hidden temporary folder is not one)."""
+    found = {}
+    for p in (out / "projects").glob("*/batch_record.json"):
+        if p.parent.name.startswith("."):
+            continue
+        try:
+            found[p.parent.name] = p.stat().st_mtime_ns
+        except FileNotFoundError:  # renamed away between the listing and the stat
+            continue
+    return found
 
 
 def test_resume_skips_only_matching_finished_projects(specs, demo_raw, tmp_path):
