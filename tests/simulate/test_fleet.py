@@ -18,7 +18,6 @@ from roicast.errors import RoicastError
 from roicast.simulate import (
     INPUT_NAMES,
     METRIC_NAMES,
-    NEUTRAL_INPUTS,
     SERIES_NAMES,
     FleetConfig,
     simulate_arrays,
@@ -26,6 +25,7 @@ from roicast.simulate import (
 )
 from roicast.simulate._kernels import slot_instances, window_max
 from roicast.simulate._layout import POLICY_AUTOSCALE, POLICY_AVERAGE, POLICY_PEAK
+from tests.simulate._points import RENTED
 
 H = 730.0
 KAPPA = 3600.0
@@ -33,40 +33,7 @@ M = {name: j for j, name in enumerate(METRIC_NAMES)}
 S = {name: j for j, name in enumerate(SERIES_NAMES)}
 COL = {name: j for j, name in enumerate(INPUT_NAMES)}
 
-POINT = {
-    "demand": 0.5,
-    "baseline.throughput": 1.0,
-    "baseline.utilization": 1.0,
-    "baseline.price": 10.0,
-    "baseline.floor_instances": 0.0,
-    "optimized.throughput_gain": 2.0,
-    "optimized.utilization": 1.0,
-    "optimized.price_ratio": 1.0,
-    "optimized.floor_instances": 0.0,
-    "pricing.annual_change": 0.0,
-    "pricing.annual_volatility": 0.0,
-    "implementation.months": 0.0,
-    "implementation.ramp_months": 0.0,
-    "implementation.engineer_months": 0.0,
-    "implementation.engineer_cost": 0.0,
-    "implementation.validation_cost": 1.0,
-    "implementation.licence_per_year": 0.0,
-    "implementation.maintenance_fraction": 0.0,
-    "churn.updates_per_year": 0.0,
-    "churn.cost_per_update": 0.0,
-    "churn.downtime_months": 0.0,
-    "indirect.benefit_per_month": 0.0,
-    "fleet.scale_lag_hours": 0.0,
-    "pricing.committed_instances": 0.0,
-    "pricing.committed_price_ratio": 0.6,
-    "pricing.commitment_months": 0.0,
-    "pricing.stranded_recovery": 0.0,
-    "optimized.throughput_gain_at_peak": 2.0,
-    "optimized.api_price_per_million": 0.0,
-}
-# the on-prem inputs (issue 16) at their neutral values: these fleets are rented
-POINT |= {k: v for k, v in NEUTRAL_INPUTS.items() if k.startswith("onprem.")}
-assert set(POINT) == set(INPUT_NAMES)
+POINT = RENTED
 
 # hour of day: busy 1.5 for hours 0-11, quiet 0.5 for hours 12-23 (mean 1)
 DAY = np.array([1.5] * 12 + [0.5] * 12)

@@ -32,6 +32,7 @@ from roicast.simulate import (
     simulate_reference,
 )
 from roicast.simulate import _kernels as K
+from tests.simulate._points import RENTED
 
 H = 730.0
 KAPPA = 3600.0
@@ -46,35 +47,7 @@ E = 1.3 * 0.12  # $ per IT kWh
 KW_B, KW_I = 6.5, 1.8
 
 POINT = {
-    "demand": 0.5,
-    "baseline.throughput": 1.0,
-    "baseline.utilization": 1.0,
-    "baseline.price": 10.0,
-    "baseline.floor_instances": 0.0,
-    "optimized.throughput_gain": 2.0,
-    "optimized.utilization": 1.0,
-    "optimized.price_ratio": 1.0,
-    "optimized.floor_instances": 0.0,
-    "pricing.annual_change": 0.0,
-    "pricing.annual_volatility": 0.0,
-    "implementation.months": 0.0,
-    "implementation.ramp_months": 0.0,
-    "implementation.engineer_months": 0.0,
-    "implementation.engineer_cost": 0.0,
-    "implementation.validation_cost": 1.0,
-    "implementation.licence_per_year": 0.0,
-    "implementation.maintenance_fraction": 0.0,
-    "churn.updates_per_year": 0.0,
-    "churn.cost_per_update": 0.0,
-    "churn.downtime_months": 0.0,
-    "indirect.benefit_per_month": 0.0,
-    "fleet.scale_lag_hours": 0.0,
-    "pricing.committed_instances": 0.0,
-    "pricing.committed_price_ratio": 0.6,
-    "pricing.commitment_months": 0.0,
-    "pricing.stranded_recovery": 0.0,
-    "optimized.throughput_gain_at_peak": 2.0,
-    "optimized.api_price_per_million": 0.0,
+    **RENTED,
     "onprem.owned_instances": 3.0,
     "onprem.purchase_price": PRICE,
     "onprem.useful_life_years": 4.0,
