@@ -833,6 +833,14 @@ def _option_from_block(
     return opt
 
 
+def option_field_input(field: str) -> str:
+    """The model input an option's field sets: ``throughput_gain`` (shorthand) is ``optimized.throughput_gain``."""
+    if "." in field:
+        return field
+    owners = [s for s in OPTION_SECTIONS if field in _SECTION_FIELDS[s]]
+    return f"{owners[0]}.{field}" if len(owners) == 1 else field
+
+
 def spec_from_dict(
     raw: Mapping[str, Any], *, base_dir: Path | str = ".", source: str = "spec"
 ) -> Spec:

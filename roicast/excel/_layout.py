@@ -47,7 +47,10 @@ def assumption_columns() -> tuple[str, ...]:
 
 
 def option_columns() -> tuple[str, ...]:
-    return ("option", "description", "combines", "field", "distribution", *param_columns(), "note")
+    return (
+        "option", "description", "combines", "platform",
+        "field", "distribution", *param_columns(), "source", "note",
+    )  # fmt: skip
 
 
 def launch_columns() -> tuple[str, ...]:
@@ -94,6 +97,10 @@ def section_models() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, info in Spec.model_fields.items():
         ann = info.annotation
+        # an optional section (`onprem: OnPrem | None`) is its model
+        models = [a for a in getattr(ann, "__args__", ()) if a is not type(None)]
+        if len(models) == 1:
+            ann = models[0]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out[name] = ann
     for sec in OPTION_SECTIONS:

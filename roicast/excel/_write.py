@@ -26,6 +26,7 @@ _COLUMN_HELP = {
     "option": "The option's name; one row per field it overrides (or one row if none).",
     "description": "What the option is (on any one row of the option).",
     "combines": "Names of the options this one does together, separated by commas.",
+    "platform": "The optimized fleet's platform, cloud or onprem (default: the baseline's).",
     "month": "Study month (1-based) from which the launch's volume factor applies.",
     "input_a": "A model input (dotted field name, or `demand`).",
     "input_b": "The other input.",
@@ -235,10 +236,12 @@ def _option_rows(block: Mapping[str, Any], notes: Mapping[str, str]) -> list[dic
         "option": name,
         "description": block.get("description"),
         "combines": ", ".join(block["combines"]) if block.get("combines") else None,
+        "platform": block.get("platform"),
     }
+    sources = dict(block.get("sources") or {})
     rows = []
     for k, v in block.items():
-        if k in ("name", "description", "combines"):
+        if k in ("name", "description", "combines", "platform", "sources"):
             continue
         pairs = (
             [(f"{k}.{fk}", fv) for fk, fv in v.items()]
@@ -250,10 +253,21 @@ def _option_rows(block: Mapping[str, Any], notes: Mapping[str, str]) -> list[dic
             rows.append(
                 {"option": name, "field": fld, **_dist_cells(label, fv), "note": notes.get(label)}
             )
+    for row in rows:
+        row["source"] = sources.pop(_input_name(row["field"]), None)
+    # a source for an input the option does not override: a row with the field and its source only
+    rows += [{"option": name, "field": fld, "source": src} for fld, src in sources.items()]
     if not rows:
         return [meta]
     rows[0].update(meta)
     return rows
+
+
+def _input_name(field: str) -> str:
+    """The model input an Options-sheet field sets (``throughput_gain`` is ``optimized.throughput_gain``)."""
+    from roicast.spec import option_field_input
+
+    return option_field_input(field)
 
 
 def _options(wb, raw, notes) -> None:

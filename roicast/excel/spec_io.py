@@ -25,10 +25,13 @@ with ``#`` are skipped, other sheets are ignored):
     taken); a list (``fleet.profile``) is numbers separated by commas.
 ``Options`` (optional: without it the study has one option)
     One row per (option, overridden field): ``option`` (name),
-    ``description``, ``combines`` (names separated by commas), ``field``
-    (``throughput_gain`` or ``implementation.months``; empty for an option
-    that overrides nothing), the distribution columns and ``note``.  The
-    description and combines may be given on any one row of the option.
+    ``description``, ``combines`` (names separated by commas), ``platform``
+    (``cloud`` or ``onprem``), ``field`` (``throughput_gain`` or
+    ``implementation.months``; empty for an option that overrides nothing),
+    the distribution columns, ``source`` (where this option's value of the
+    field comes from; a row with a field and a source only cites an input
+    the option does not override) and ``note``.  The description, combines
+    and platform may be given on any one row of the option.
 ``Launches`` (optional)
     ``[[demand.launches]]``: ``month``, and the launch ``factor`` as
     distribution columns.
@@ -79,6 +82,7 @@ from roicast.errors import RoicastError
 from roicast.excel import _layout as L
 from roicast.excel._cells import Book, CellErrors, Row, Table, boolean, number, number_list, text
 from roicast.excel._write import write_spec_workbook
+from roicast.spec import option_field_input
 
 __all__ = [
     "load_xlsx_spec",
@@ -281,7 +285,7 @@ def _read_settings(table: Table, raw: _Raw, errors: CellErrors) -> None:
 
 
 def _option_meta(row: Row, block: dict[str, Any], name: str, errors: CellErrors) -> None:
-    for col in ("description", "combines"):
+    for col in ("description", "combines", "platform"):
         if row.get(col) is None:
             continue
         v = text(row.get(col), f"{row.ref(col)} ({name} {col})", errors)
@@ -337,6 +341,14 @@ def _option_override(
         errors.add(row.ref("field"), f"option {name!r} already sets {fld} in {seen[(name, fld)]}")
         return
     seen[(name, fld)] = row.ref("field")
+    if row.get("source") is not None:
+        src = text(row.get("source"), f"{row.ref('source')} ({name} {fld} source)", errors)
+        if src is not None:
+            block.setdefault("sources", {})[option_field_input(fld)] = src
+        if row.get("distribution") is None and not any(
+            row.get(c) is not None for c in L.param_columns()
+        ):
+            return  # a source for an input the option does not override
     value = _distribution(row, f"option[{name}].{fld}", errors)
     if value is None:
         return
@@ -375,21 +387,26 @@ def _read_correlations(table: Table, errors: CellErrors) -> list[dict[str, Any]]
     return out
 
 
-def _stamp(v: Any) -> Any:
+def _stamp(v: Any, timed: bool = False) -> Any:
+    """A date cell as ISO text; ``timed``: the column holds times of day (hourly data)."""
     if isinstance(v, dt.datetime):
-        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+        return v.isoformat(sep=" ") if timed or v.time() != dt.time() else v.date().isoformat()
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
 
 
-def _history_cell(book: Book, ws, r: int, c: int, names, vol_idx, errors: CellErrors) -> str:
-    """One History cell as CSV text; the volume column must hold numbers."""
+def _history_cell(book: Book, ws, r: int, c: int, names, vol_idx, errors: CellErrors) -> Any:
+    """One History cell's value; the volume column must hold numbers."""
     v, _ = book.cell(L.HISTORY, r, c, errors)
     if c - 1 == vol_idx and v is not None and not (isinstance(v, str) and not v.strip()):
         label = f"{L.HISTORY}!{ws.cell(row=r, column=c).coordinate} ({names[c - 1]})"
         v = number(v, label, errors)
-    return "" if v is None else (repr(v) if isinstance(v, float) else _stamp(v))
+    return v
+
+
+def _csv_cell(v: Any, timed: bool) -> str:
+    return "" if v is None else (repr(v) if isinstance(v, float) else _stamp(v, timed))
 
 
 def _history_csv(book: Book, raw: dict[str, Any], errors: CellErrors) -> str | None:
@@ -406,10 +423,17 @@ def _history_csv(book: Book, raw: dict[str, Any], errors: CellErrors) -> str | N
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(names)
-    for r in range(2, ws.max_row + 1):
-        w.writerow(
-            [_history_cell(book, ws, r, c, names, vol_idx, errors) for c in range(1, ncol + 1)]
-        )
+    cells = [
+        [_history_cell(book, ws, r, c, names, vol_idx, errors) for c in range(1, ncol + 1)]
+        for r in range(2, ws.max_row + 1)
+    ]
+    # one format per column: hourly stamps keep their time at midnight too
+    timed = [
+        any(isinstance(v, dt.datetime) and v.time() != dt.time() for v in col)
+        for col in zip(*cells, strict=True)
+    ] or [False] * ncol
+    for row in cells:
+        w.writerow([_csv_cell(v, t) for v, t in zip(row, timed, strict=True)])
     if ws.max_row < 2:
         errors.add(L.HISTORY, "no data rows under the header")
         return None

@@ -23,7 +23,12 @@ from roicast.excel.spec_io import write_xlsx_spec
 __all__ = ["EXAMPLES", "write_template"]
 
 #: Built-in examples a template can start from.
-EXAMPLES = {"quantization": "quantization.toml", "options": "options.toml"}
+EXAMPLES = {
+    "quantization": "quantization.toml",
+    "options": "options.toml",
+    "fleet": "fleet.toml",
+    "onprem": "onprem.toml",
+}
 
 _KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=")
 _HEADER = re.compile(r"^\s*\[([A-Za-z0-9_.]+)\]\s*(#.*)?$")
@@ -113,7 +118,7 @@ def write_template(path: Path | str, *, example: str | None = None) -> Path:
     ----------
     path : path-like
         Destination ``.xlsx``.
-    example : {"quantization", "options"}, optional
+    example : {"quantization", "options", "fleet", "onprem"}, optional
         The demo to start from (default ``"quantization"``).
 
     Returns
@@ -129,7 +134,8 @@ def write_template(path: Path | str, *, example: str | None = None) -> Path:
     demo = files("roicast.demo")
     text = (demo / EXAMPLES[name]).read_text(encoding="utf-8")
     raw = tomllib.loads(text)
-    history = Path(str(demo / raw["demand"].pop("history")))
+    hist = raw["demand"].pop("history", None)  # a demo may state start volume and growth instead
+    history = Path(str(demo / hist)) if hist else None
     write_xlsx_spec(
         raw,
         path,

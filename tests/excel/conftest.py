@@ -13,8 +13,11 @@ DEMO = Path(str(files("roicast.demo")))
 
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
-    """A folder holding quantization.toml, options.toml and history.csv."""
-    for name in ("quantization.toml", "options.toml", "history.csv"):
+    """A folder holding the demo specs and their histories."""
+    for name in (
+        "quantization.toml", "options.toml", "fleet.toml", "onprem.toml",
+        "history.csv", "servegen_hourly.csv",
+    ):  # fmt: skip
         shutil.copy(DEMO / name, tmp_path / name)
     return tmp_path
 
