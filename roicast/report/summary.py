@@ -197,6 +197,16 @@ ONPREM_DEFINITIONS = {
 }
 
 
+#: What the purchase-timeline figure conditions on (shown under it and in ``summary.json``).
+PURCHASE_TIMELINE_BASIS = (
+    "lines and bands: median and P10–P90 of the instances owned in each month, month by month "
+    "over every draw (not one draw's path); bars: instances ordered that month, averaged over "
+    "every draw (a lot is paid when ordered and in service lead_time_months later); arrows: the "
+    "median first order month over the draws that order, to its arrival after the median lead "
+    "time. The option's fleet is shown as operated (the baseline's fleet before go-live)"
+)
+
+
 def _first_purchase(first: np.ndarray) -> dict[str, Any]:
     """Distribution of a first purchase month (``inf``: no order within the horizon)."""
     out = summarize_distribution(first)
@@ -363,6 +373,7 @@ def onprem_summary(result: StudyResult) -> dict[str, Any] | None:
         },
         "between_options": _between_options(result, owned, lot),
         "definitions": ONPREM_DEFINITIONS,
+        "basis": PURCHASE_TIMELINE_BASIS,
     }
 
 
