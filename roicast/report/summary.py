@@ -255,7 +255,17 @@ def _months_text(s: dict[str, Any], unit: str = "", extra: str = "") -> str:
 
 
 def deferral_sentence(option: str, reference: str, lot: float, sec: dict[str, Any]) -> str:
-    """One sentence in words of a deferral entry (:func:`_deferral`) of ``option`` against ``reference``."""
+    """The deferral entry (:func:`_deferral`) of ``option`` against ``reference`` in words."""
+    text = _deferral_words(option, reference, lot, sec)
+    text = text[0].upper() + text[1:] if text.startswith("the baseline") else text
+    avoided = sec["lots_avoided"]["mean"]
+    if avoided is not None and avoided != 0:
+        more = "fewer" if avoided > 0 else "more"
+        text += f" Over the horizon it orders {abs(avoided):.3g} {more} lots (mean)."
+    return text
+
+
+def _deferral_words(option: str, reference: str, lot: float, sec: dict[str, Any]) -> str:
     d, o = sec["deferral"], sec["deferral"]["outcomes"]
     first = sec["first_purchase_month"]["optimized"]
     purchase = f"the first purchase (a lot of {lot:.3g} instances)"
