@@ -393,14 +393,25 @@ def fig_week(week, *, unit: str = "requests") -> Figure:
     return fig
 
 
-def _owned_panel(ax, result: StudyResult, opt: OptionAnalysis, fleets: list[str]) -> None:
-    """One option's panel: owned-instance fans, mean orders as bars, first order → arrival."""
+def _owned_panel(
+    ax, result: StudyResult, opt: OptionAnalysis, fleets: list[str], top: float, ref=None
+) -> None:
+    """One option's panel: owned-instance fans, mean orders as bars, first order → arrival.
+
+    ``top``: the owned axis' upper end (shared by the panels); ``ref``: another
+    option whose median owned instances are drawn dashed for comparison.
+    """
     t = np.arange(1, result.horizon + 1)
     mo = opt.monthly
     bars = ax.twinx()
     colors = {"baseline": _GREY, "optimized": _BLUE}
     lead = float(np.ceil(result.sample.distributions[opt.name]["onprem.lead_time_months"].median))
-    top = 0.0
+    if ref is not None:
+        ax.step(
+            t, ref.monthly["owned_instances_optimized"].sel(quantile=0.5).values, where="mid",
+            color=_GREY, lw=1.5, ls="--", label=_plain(f"{ref.name}: owned, median"),
+        )  # fmt: skip
+    width = 0.8 / len(fleets)
     for k, fleet in enumerate(fleets):
         c = colors[fleet]
         label = "baseline" if fleet == "baseline" else opt.name
@@ -408,21 +419,20 @@ def _owned_panel(ax, result: StudyResult, opt: OptionAnalysis, fleets: list[str]
         ax.fill_between(t, q[0.1], q[0.9], color=c, alpha=0.2, lw=0, step="mid")
         ax.step(t, q[0.5], where="mid", color=c, lw=2, label=_plain(f"{label}: owned, median"))
         mean = mo[f"mean_purchased_instances_{fleet}"].values
-        off = (k - (len(fleets) - 1) / 2) * 0.4
-        bars.bar(t + off, mean, width=0.4, color=c, alpha=0.45, label=_plain(f"{label}: ordered"))
-        top = max(top, float(q[0.9].max()))
+        off = (k - (len(fleets) - 1) / 2) * width
+        bars.bar(t + off, mean, width=width, color=c, alpha=0.45, label=_plain(f"{label}: ordered"))
         first = opt.metrics[f"first_purchase_month_{fleet}"].values
         first = first[np.isfinite(first)]
         if first.size:
             f50 = float(np.median(first))
-            y = (0.72 - 0.12 * k) * max(top, 1.0)
+            y = (0.72 - 0.12 * k) * top
             ax.annotate(
                 "", xy=(f50 + lead, y), xytext=(f50, y),
                 arrowprops={"arrowstyle": "->", "color": c, "lw": 1.5},
             )  # fmt: skip
             ax.text(f50, y, _plain(f"{label}: first order, month {f50:.0f} → in service "
                     f"{lead:.0f} months later"), color=c, fontsize=7, va="bottom")  # fmt: skip
-    ax.set_ylim(0, max(top, 1.0) * 1.3)  # room for the legend
+    ax.set_ylim(0, top * 1.3)  # room for the legend
     bars.set_ylim(0, max(1.0, bars.get_ylim()[1]) * 3)  # bars in the lower third
     bars.set_ylabel("instances ordered (mean)", fontsize=8)
     ax.set_ylabel("instances owned")
@@ -445,6 +455,9 @@ def fig_purchase_timeline(
     ordered each month (bars), and an arrow from the median first order month
     to its arrival after the median lead time ``⌈lead_time_months⌉`` (owned
     count :math:`O_t` rises when a lot ordered in month :math:`t - L` arrives).
+    With a rented baseline and several options, the first option's median
+    owned instances is drawn dashed in the other panels (the reference of
+    ``summary.json``'s ``onprem.between_options``); the owned axis is shared.
     The basis is :data:`PURCHASE_TIMELINE_BASIS`.  Needs the study's monthly
     ``mean_purchased_instances_*`` (kept for studies with ``[onprem]``).
 
@@ -460,9 +473,19 @@ def fig_purchase_timeline(
     fleets = ["baseline", "optimized"] if baseline_owned else ["optimized"]
     fig = Figure(figsize=(9, 3.6 * len(options) + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(options), 1, squeeze=False)[:, 0])
+    top = max(
+        1.0,
+        *(
+            float(o.monthly[f"owned_instances_{f}"].sel(quantile=0.9).max())
+            for o in options
+            for f in fleets
+        ),
+    )
+    # a rented baseline owns nothing: the first owned option is the others' reference
+    ref = options[0] if not baseline_owned and len(options) > 1 else None
     for ax, opt in zip(axes, options, strict=True):
         ax.grid(alpha=0.3)
-        _owned_panel(ax, result, opt, fleets)
+        _owned_panel(ax, result, opt, fleets, top, ref if opt is not ref else None)
     note = "" if baseline_owned else "the baseline rents (cloud) and owns nothing. "
     fig.suptitle(
         _plain("Owned instances and purchases by month: " + note + "\n" + _wrap(
