@@ -124,7 +124,7 @@ def test_monthly_orders_add_up_to_the_lots_bought(owned):
     """Σ_t mean instances ordered in month t = mean over draws of lots × lot size."""
     result, _ = owned
     lot = result.sample.values.sel(input="onprem.lot_size").values  # (option, draw)
-    for k, (name, res) in enumerate(result.options.items()):
+    for k, res in enumerate(result.options.values()):
         mo, m = res.monthly, res.metrics
         for fleet in ("baseline", "optimized"):
             bought = m[f"purchases_{fleet}"].values * lot[k]
