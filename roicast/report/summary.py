@@ -199,7 +199,7 @@ ONPREM_DEFINITIONS = {
 
 #: What the purchase-timeline figure conditions on (shown under it and in ``summary.json``).
 PURCHASE_TIMELINE_BASIS = (
-    "lines and bands: median and P10–P90 of the instances owned in each month, month by month "
+    "Lines and bands: median and P10–P90 of the instances owned in each month, month by month "
     "over every draw (not one draw's path); bars: instances ordered that month, averaged over "
     "every draw (a lot is paid when ordered and in service lead_time_months later); arrows: the "
     "median first order month over the draws that order, to its arrival after the median lead "
