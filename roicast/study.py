@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 _NPV_COLUMN = METRIC_NAMES.index("npv")
+_BOUGHT0 = SERIES_NAMES.index("purchased_instances_baseline")
+_BOUGHT1 = SERIES_NAMES.index("purchased_instances_optimized")
 
 #: Quantiles kept of every monthly series.
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -493,10 +495,16 @@ def simulate_option(
     never kept whole: each chunk feeds a :class:`roicast._quantiles.MonthlyQuantiles`
     accumulator, exact (``np.quantile``) while the draws fit its budget and
     within a stated bound beyond it (``monthly.attrs["quantile_error_bound"]``).
+    With an ``[onprem]`` section the monthly dataset also holds, per fleet
+    (``baseline``, ``optimized``) and month, ``mean_purchased_instances_*``
+    (instances ordered, averaged over all draws) and ``prob_order_*`` (share of
+    draws that order a lot that month): exact running sums over the chunks.
     """
     n = x.shape[0]
     metrics = np.empty((n, len(METRIC_NAMES)))
     acc = MonthlyQuantiles(len(SERIES_NAMES), len(months), QUANTILES) if monthly else None
+    # on-prem studies: monthly mean instances ordered and P(an order) per fleet (sums merge)
+    orders = np.zeros((2, 2, len(months))) if monthly and spec.onprem is not None else None
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         m, series = simulate_arrays(
@@ -512,6 +520,10 @@ def simulate_option(
         metrics[start:stop] = m
         if acc is not None:
             acc.update(series)
+            if orders is not None:
+                bought = series[[_BOUGHT0, _BOUGHT1]]  # (fleet, draw, month)
+                orders[0] += bought.sum(axis=1)
+                orders[1] += (bought > 0).sum(axis=1)
         del series
     mds = xr.Dataset(
         {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
@@ -527,6 +539,10 @@ def simulate_option(
         for j, name in enumerate(SERIES_NAMES):
             mq[name].attrs["error_bound"] = float(bound[j])
     mq["prob_paid_back"] = ("month", _paid_back_curve(mds["payback_months"].values, len(months)))
+    if orders is not None:
+        for k, fleet_name in enumerate(("baseline", "optimized")):
+            mq[f"mean_purchased_instances_{fleet_name}"] = ("month", orders[0, k] / n)
+            mq[f"prob_order_{fleet_name}"] = ("month", orders[1, k] / n)
     return mds, mq
 
 

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from roicast.report._format import input_value, money, si
+from roicast.report.summary import PURCHASE_TIMELINE_BASIS
 from roicast.study import OptionAnalysis, StudyResult, summarize_distribution
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "fig_npv_options",
     "fig_options",
     "fig_payback",
+    "fig_purchase_timeline",
     "fig_rankings",
     "fig_sobol",
     "fig_spend_fan",
@@ -389,3 +391,110 @@ def fig_week(week, *, unit: str = "requests") -> Figure:
     )
     ax.legend(loc="upper left", fontsize=8)
     return fig
+
+
+def _owned_panel(
+    ax, result: StudyResult, opt: OptionAnalysis, fleets: list[str], top: float, ref=None
+) -> None:
+    """One option's panel: owned-instance fans, mean orders as bars, first order → arrival.
+
+    ``top``: the owned axis' upper end (shared by the panels); ``ref``: another
+    option whose median owned instances are drawn dashed for comparison.
+    """
+    t = np.arange(1, result.horizon + 1)
+    mo = opt.monthly
+    bars = ax.twinx()
+    colors = {"baseline": _GREY, "optimized": _BLUE}
+    lead = float(np.ceil(result.sample.distributions[opt.name]["onprem.lead_time_months"].median))
+    if ref is not None:
+        ax.step(
+            t, ref.monthly["owned_instances_optimized"].sel(quantile=0.5).values, where="mid",
+            color=_GREY, lw=1.5, ls="--", label=_plain(f"{ref.name}: owned, median"),
+        )  # fmt: skip
+    width = 0.8 / len(fleets)
+    for k, fleet in enumerate(fleets):
+        c = colors[fleet]
+        label = "baseline" if fleet == "baseline" else opt.name
+        q = _qdict(mo[f"owned_instances_{fleet}"])
+        ax.fill_between(t, q[0.1], q[0.9], color=c, alpha=0.2, lw=0, step="mid")
+        ax.step(t, q[0.5], where="mid", color=c, lw=2, label=_plain(f"{label}: owned, median"))
+        mean = mo[f"mean_purchased_instances_{fleet}"].values
+        off = (k - (len(fleets) - 1) / 2) * width
+        bars.bar(t + off, mean, width=width, color=c, alpha=0.45, label=_plain(f"{label}: ordered"))
+        first = opt.metrics[f"first_purchase_month_{fleet}"].values
+        first = first[np.isfinite(first)]
+        if first.size:
+            f50 = float(np.median(first))
+            y = (0.72 - 0.12 * k) * top
+            ax.annotate(
+                "", xy=(f50 + lead, y), xytext=(f50, y),
+                arrowprops={"arrowstyle": "->", "color": c, "lw": 1.5},
+            )  # fmt: skip
+            ax.text(f50, y, _plain(f"{label}: first order, month {f50:.0f} → in service "
+                    f"{lead:.0f} months later"), color=c, fontsize=7, va="bottom")  # fmt: skip
+    ax.set_ylim(0, top * 1.3)  # room for the legend
+    bars.set_ylim(0, max(1.0, bars.get_ylim()[1]) * 3)  # bars in the lower third
+    bars.set_ylabel("instances ordered (mean)", fontsize=8)
+    ax.set_ylabel("instances owned")
+    ax.set_xlabel("month of the study")
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = bars.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7, ncols=2)
+    ax.set_title(_plain(f"Purchase timeline — {opt.name}"), fontsize=10)
+
+
+def fig_purchase_timeline(
+    result: StudyResult, options: list[OptionAnalysis], *, baseline_owned: bool
+) -> Figure:
+    """Owned instances and purchases of the baseline and optimized fleets, by month.
+
+    One panel per option with an owned fleet: the instances owned (median and
+    P10–P90 band per month, baseline grey, option blue), the mean instances
+    ordered each month (bars), and an arrow from the median first order month
+    to its arrival after the median lead time ``⌈lead_time_months⌉`` (owned
+    count :math:`O_t` rises when a lot ordered in month :math:`t - L` arrives).
+    With a rented baseline and several options, the first option's median
+    owned instances is drawn dashed in the other panels (the reference of
+    ``summary.json``'s ``onprem.between_options``); the owned axis is shared.
+    The basis is :data:`PURCHASE_TIMELINE_BASIS`.  Needs the study's monthly
+    ``mean_purchased_instances_*`` (kept for studies with ``[onprem]``).
+
+    Parameters
+    ----------
+    result : StudyResult
+    options : list of OptionAnalysis
+        The options to draw, one panel each.
+    baseline_owned : bool
+        Whether the baseline fleet is owned (``baseline_platform = "onprem"``);
+        a rented baseline owns nothing and is not drawn.
+    """
+    fleets = ["baseline", "optimized"] if baseline_owned else ["optimized"]
+    fig = Figure(figsize=(9, 3.6 * len(options) + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(options), 1, squeeze=False)[:, 0])
+    top = max(
+        1.0,
+        *(
+            float(o.monthly[f"owned_instances_{f}"].sel(quantile=0.9).max())
+            for o in options
+            for f in fleets
+        ),
+    )
+    # a rented baseline owns nothing: the first owned option is the others' reference
+    ref = options[0] if not baseline_owned and len(options) > 1 else None
+    for ax, opt in zip(axes, options, strict=True):
+        ax.grid(alpha=0.3)
+        _owned_panel(ax, result, opt, fleets, top, ref if opt is not ref else None)
+    note = "" if baseline_owned else "the baseline rents (cloud) and owns nothing. "
+    fig.suptitle(
+        _plain("Owned instances and purchases by month: " + note + "\n" + _wrap(
+            PURCHASE_TIMELINE_BASIS, 130)), fontsize=7, ha="left", x=0.01,
+    )  # fmt: skip
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

@@ -17,7 +17,7 @@ from roicast import __version__
 from roicast.report import review
 from roicast.study import OptionAnalysis, StudyResult, summarize_distribution
 
-__all__ = ["decide", "option_summary", "summary"]
+__all__ = ["decide", "onprem_summary", "option_summary", "summary"]
 
 
 def decide(res: OptionAnalysis, spec, horizon: int) -> dict[str, Any]:
@@ -169,6 +169,244 @@ def fleet_summary(result: StudyResult, option: str) -> dict[str, Any]:
     }
 
 
+# ----------------------------------------------------------------------------- on-prem
+
+#: What the ``onprem`` section conditions on (README, "On-prem fleets: the report").
+ONPREM_DEFINITIONS = {
+    "first_purchase_month": "month (1 = the study's first) in which a fleet orders its first lot "
+    "(paid when ordered, in service lead_time_months later); P10/P50/P90 over every draw, a draw "
+    "that orders nothing within the horizon counting as later than the horizon (null quantile); "
+    "mean over the draws that order; prob_none = share of draws that order nothing",
+    "deferral": "months by which the option (as operated: the baseline's fleet before go-live and "
+    "during ramp or downtime) orders its first lot after the baseline does, per draw, "
+    "conditioned on the draws in which the baseline orders within the horizon (prob_baseline_"
+    "orders of them); +inf (beyond the horizon, null quantile) when the option orders nothing "
+    "within the horizon ('avoided'); negative when it orders earlier; mean over the draws in "
+    "which both order. Draws in which the baseline orders nothing (neither fleet orders, or only "
+    "the option does: a purchase the baseline never needed) defer nothing: they are counted in "
+    "outcomes only",
+    "outcomes": "share of every draw: both fleets order, only the baseline (the option avoids "
+    "its purchases within the horizon), only the option (a new purchase), neither",
+    "lots_avoided": "lots the baseline orders minus lots the option orders within the horizon, "
+    "per draw",
+    "energy_saved": "energy cost of the baseline's owned fleet minus the option's, over the "
+    "horizon, undiscounted (negative: the option spends more on energy)",
+    "burst_hours_avoided": "cloud burst instance-hours of the baseline minus the option's",
+    "between_options": "each later option in the spec against each earlier one, both with an "
+    "owned fleet: the same deferral with the earlier option as the reference",
+}
+
+
+#: What the purchase-timeline figure conditions on (shown under it and in ``summary.json``).
+PURCHASE_TIMELINE_BASIS = (
+    "Lines and bands: median and P10–P90 of the instances owned in each month, month by month "
+    "over every draw (not one draw's path); bars: instances ordered that month, averaged over "
+    "every draw (a lot is paid when ordered and in service lead_time_months later); arrows: the "
+    "median first order month over the draws that order, to its arrival after the median lead "
+    "time. The option's fleet is shown as operated (the baseline's fleet before go-live)"
+)
+
+
+def _first_purchase(first: np.ndarray) -> dict[str, Any]:
+    """Distribution of a first purchase month (``inf``: no order within the horizon)."""
+    out = summarize_distribution(first)
+    out["prob_none"] = float((~np.isfinite(first)).mean())
+    return out
+
+
+def _deferral(ref_first: np.ndarray, first: np.ndarray) -> dict[str, Any]:
+    """Deferral of ``first`` against ``ref_first``, per draw (see ``ONPREM_DEFINITIONS``).
+
+    :math:`d_i = f_i - f^{ref}_i` over the draws with :math:`f^{ref}_i < \\infty`
+    (``inf`` when :math:`f_i = \\infty`: avoided within the horizon).
+    """
+    ref, opt = np.isfinite(ref_first), np.isfinite(first)
+    d = first[ref] - ref_first[ref]  # inf where the option orders nothing
+    out: dict[str, Any] = {
+        "prob_baseline_orders": float(ref.mean()),
+        "draws": int(ref.sum()),
+        "outcomes": {
+            "both_order": float((ref & opt).mean()),
+            "only_baseline_orders": float((ref & ~opt).mean()),
+            "only_option_orders": float((~ref & opt).mean()),
+            "neither_orders": float((~ref & ~opt).mean()),
+        },
+    }
+    if d.size == 0:
+        keys = ("mean", "p10", "p50", "p90", "sd", "se_mean", "prob_deferred", "prob_same_month")
+        return {**out, **dict.fromkeys((*keys, "prob_earlier", "prob_avoided"))}
+    return {
+        **out,
+        **summarize_distribution(d),
+        "prob_deferred": float((d > 0).mean()),
+        "prob_same_month": float((d == 0).mean()),
+        "prob_earlier": float((d < 0).mean()),
+        "prob_avoided": float((~np.isfinite(d)).mean()),
+    }
+
+
+def _months_text(s: dict[str, Any], unit: str = "", extra: str = "") -> str:
+    """'7 months (P10–P90 3 to 12)' from a distribution entry; a null quantile reads 'beyond the horizon'."""
+
+    def m(v: float | None) -> str:
+        return "beyond the horizon" if v is None else f"{v:.0f}"
+
+    return f"{m(s['p50'])}{unit} (P10–P90 {m(s['p10'])} to {m(s['p90'])}{extra})"
+
+
+def deferral_sentence(option: str, reference: str, lot: float, sec: dict[str, Any]) -> str:
+    """The deferral entry (:func:`_deferral`) of ``option`` against ``reference`` in words."""
+    text = _deferral_words(option, reference, lot, sec)
+    text = text[0].upper() + text[1:] if text.startswith("the baseline") else text
+    avoided = sec["lots_avoided"]["mean"]
+    if avoided is not None and avoided != 0:
+        more = "fewer" if avoided > 0 else "more"
+        text += f" Over the horizon it orders {abs(avoided):.3g} {more} lots (mean)."
+    return text
+
+
+def _deferral_words(option: str, reference: str, lot: float, sec: dict[str, Any]) -> str:
+    d, o = sec["deferral"], sec["deferral"]["outcomes"]
+    first = sec["first_purchase_month"]["optimized"]
+    purchase = f"the first purchase (a lot of {lot:.3g} instances)"
+    if d["draws"] == 0:
+        if o["only_option_orders"] == 0:
+            return (
+                f"Neither {reference} nor {option} orders servers within the horizon: "
+                "there is no purchase to defer."
+            )
+        return (
+            f"{reference} orders no servers within the horizon, so there is no purchase to defer: "
+            f"{option} makes {purchase} in month {_months_text(first)}, in "
+            f"{1 - first['prob_none']:.0%} of draws (a new purchase)."
+        )
+    mean = f"; mean {d['mean']:.1f} where both order" if d["mean"] is not None else ""
+    if d["mean"] is None:
+        return (
+            f"In the {d['prob_baseline_orders']:.0%} of draws in which {reference} orders "
+            f"servers, {option} orders none within the horizon: it avoids the purchase."
+        )
+    return (
+        f"{option} defers {purchase} of {reference} by {_months_text(d, ' months', mean)} and "
+        "avoids it "
+        "within the horizon in "
+        f"{d['prob_avoided']:.0%} of the draws in which {reference} orders "
+        f"({d['prob_baseline_orders']:.0%} of all draws); it orders earlier in "
+        f"{d['prob_earlier']:.0%} of them."
+    )
+
+
+def _metric_diff(res: OptionAnalysis, a: str, b: str) -> dict[str, Any]:
+    """Distribution of ``metric a − metric b`` per draw."""
+    return summarize_distribution(res.metrics[a].values - res.metrics[b].values)
+
+
+def _onprem_option(res: OptionAnalysis, platform: str, lot: float) -> dict[str, Any]:
+    """The ``onprem`` entry of one option: first purchases, deferral, lots, energy, burst."""
+    m = res.metrics
+    f0 = m["first_purchase_month_baseline"].values
+    f1 = m["first_purchase_month_optimized"].values
+    sec: dict[str, Any] = {
+        "platform": platform,
+        "first_purchase_month": {"baseline": _first_purchase(f0), "optimized": _first_purchase(f1)},
+        "deferral": _deferral(f0, f1),
+        "lots": {
+            "baseline": summarize_distribution(m["purchases_baseline"].values),
+            "optimized": summarize_distribution(m["purchases_optimized"].values),
+        },
+        "lots_avoided": _metric_diff(res, "purchases_baseline", "purchases_optimized"),
+        "capex": {
+            "baseline": summarize_distribution(m["capex_baseline"].values),
+            "optimized": summarize_distribution(m["capex_optimized"].values),
+        },
+        "energy_cost": {
+            "baseline": summarize_distribution(m["energy_cost_baseline"].values),
+            "optimized": summarize_distribution(m["energy_cost_optimized"].values),
+        },
+        "energy_saved": _metric_diff(res, "energy_cost_baseline", "energy_cost_optimized"),
+        "burst_hours_avoided": _metric_diff(res, "burst_hours_baseline", "burst_hours_optimized"),
+    }
+    sec["sentence"] = deferral_sentence(res.name, "the baseline", lot, sec)
+    return sec
+
+
+def _between_options(result: StudyResult, owned: list[str], lot: float) -> list[dict[str, Any]]:
+    """Deferral of each later owned-fleet option against each earlier one (common random numbers)."""
+    out = []
+    for i, ref in enumerate(owned):
+        for name in owned[i + 1 :]:
+            a, b = result.options[ref].metrics, result.options[name].metrics
+            f_ref = a["first_purchase_month_optimized"].values
+            f = b["first_purchase_month_optimized"].values
+            sec = {
+                "option": name,
+                "reference": ref,
+                "first_purchase_month": {
+                    "reference": _first_purchase(f_ref),
+                    "optimized": _first_purchase(f),
+                },
+                "deferral": _deferral(f_ref, f),
+                "lots_avoided": summarize_distribution(
+                    a["purchases_optimized"].values - b["purchases_optimized"].values
+                ),
+            }
+            sec["sentence"] = deferral_sentence(name, ref, lot, sec)
+            out.append(sec)
+    return out
+
+
+def onprem_summary(result: StudyResult) -> dict[str, Any] | None:
+    """The ``onprem`` section of ``summary.json``; ``None`` when no fleet is owned.
+
+    Per option (``options[name]``): first purchase month of the baseline and of
+    the option as operated, the deferral of the first purchase (conditioned on
+    the draws in which the baseline orders), lots, CapEx, energy and burst;
+    ``between_options``: the same deferral between owned-fleet options.  Every
+    statistic is computed from the per-draw metrics of :data:`METRIC_NAMES`;
+    the definitions are in ``definitions``.
+    """
+    spec = result.spec
+    if spec.onprem is None:
+        return None
+    base = spec.onprem.baseline_platform
+    platforms = {o.name: o.platform or base for o in spec.options}
+    if base == "cloud" and "onprem" not in platforms.values():
+        return None
+    first = next(iter(result.options))
+    lot = float(result.sample.distributions[first]["onprem.lot_size"].median)
+    owned = [n for n in result.options if platforms[n] == "onprem" or base == "onprem"]
+    return {
+        "baseline_platform": base,
+        "lot_size_median": lot,
+        "options": {
+            n: _onprem_option(result.options[n], platforms[n], lot) for n in result.options
+        },
+        "between_options": _between_options(result, owned, lot),
+        "definitions": ONPREM_DEFINITIONS,
+        "basis": PURCHASE_TIMELINE_BASIS,
+    }
+
+
+def add_tco(comparison: dict[str, Any], per: dict[str, dict[str, Any]]) -> None:
+    """TCO over the horizon beside NPV in ``options_comparison`` (in place).
+
+    ``table[].mean_tco``: mean of the option's ``tco_optimized`` (as operated,
+    investment included); ``tco_do_nothing``: mean ``tco_baseline`` (the same
+    in every option: common random numbers).  TCO counts rent for cloud
+    fleets and depreciation, energy and burst for owned ones (README).
+    """
+    for row in comparison["table"]:
+        row["mean_tco"] = per[row["option"]]["tco_optimized"]["mean"]
+    comparison["tco_do_nothing"] = next(iter(per.values()))["tco_baseline"]["mean"]
+    comparison["tco_definition"] = (
+        "total cost of ownership over the horizon, undiscounted, mean over draws: rent "
+        "(instance-hours × price, commitments) for cloud fleets; depreciation (straight line to "
+        "salvage over the useful life) + energy + cloud burst for owned fleets; the option's "
+        "includes its investment; do nothing = the baseline as it is. NPV uses cash (purchases "
+        "when ordered, salvage at the horizon) and discounting, so it is not the TCO difference"
+    )
+
+
 def best_option(per_option: dict[str, dict[str, Any]]) -> str:
     """The recommended option: highest mean NPV among those with a "go", else highest mean NPV."""
     go = [k for k, v in per_option.items() if v["decision"]["verdict"] == "go"]
@@ -291,11 +529,15 @@ def summary(result: StudyResult) -> dict[str, Any]:
     if result.backtest is not None:
         doc["forecast"]["backtest"] = result.backtest.to_dict()
     doc["fleet"] = fleet_summary(result, best)
+    onprem = onprem_summary(result)
+    if onprem is not None:
+        doc["onprem"] = onprem
     if result.until_stable is not None:
         doc["until_stable"] = result.until_stable
     if len(per) > 1:
         doc["options"] = [per[k] for k in per]
         doc["options_comparison"] = compare_options(result, per)
+        add_tco(doc["options_comparison"], per)
     _review(doc, result, best)
     return doc
 

@@ -192,11 +192,22 @@ def _figures(
                     figures.fig_tornado(other, output="npv", currency=cur),
                     folder / f"tornado_npv_option{i}.png",
                 )
+    if doc is not None and doc.get("onprem"):
+        figs["purchases"] = _save(_purchase_figure(result, doc["onprem"]), folder / "purchases.png")
     if doc is not None and doc.get("spider", {}).get("inputs"):
         figs["spider"] = _save(
             figures.fig_spider(doc["spider"], currency=cur), folder / "spider.png"
         )
     return figs
+
+
+def _purchase_figure(result: StudyResult, onprem: dict[str, Any]):
+    """The purchase timeline of every option with an owned fleet (as operated)."""
+    owned = onprem["baseline_platform"] == "onprem"
+    names = [n for n, o in onprem["options"].items() if owned or o["platform"] == "onprem"]
+    return figures.fig_purchase_timeline(
+        result, [result.options[n] for n in names], baseline_owned=owned
+    )
 
 
 def _typical_week(result: StudyResult, option: str):
