@@ -221,6 +221,14 @@ def combinations(spec: Spec) -> dict[str, Combination]:
     return out
 
 
+#: The inputs whose values weight the parts in each ``mean:`` rule.
+_WEIGHT_INPUTS = {
+    "mean:engineering": ("implementation.engineer_months", "implementation.engineer_cost"),
+    "mean:engineer_months": ("implementation.engineer_months",),
+    "mean:updates_per_year": ("churn.updates_per_year",),
+}
+
+
 def _weights_median(field: str, parts: list[dict[str, Distribution]]) -> list[float]:
     """The parts' mixing weights of a ``mean:`` field with every input at its median."""
     rule = DERIVATION[field][0]
@@ -399,9 +407,12 @@ def rederive(
     if not multi or x.shape[0] == 0:
         return
     d, t = dists[option], tied[option]
+    needed = set(multi) | {_GAIN}
+    for f in multi:
+        needed |= set(_WEIGHT_INPUTS.get(DERIVATION[f][0], ()))
     q: dict[str, np.ndarray] = {}
     for name in uncertain:
-        if name in t or d[name].is_fixed:
+        if name in t or d[name].is_fixed or name not in needed:
             continue
         col = x[:, _K[name]]
         vals, inv = np.unique(col, return_inverse=True)
