@@ -713,10 +713,10 @@ def option_inputs(result: StudyResult) -> dict[str, Any]:
         ties = result.sample.ties[opt.name]
         derived = combos[opt.name].derived if opt.name in combos else {}
 
-        def source(n: str, srcs=srcs, derived=derived) -> str:
+        def source(n: str, srcs=srcs, derived=derived, ties=ties) -> str:
             if n in srcs:
                 return srcs[n]
-            return f"derived from its parts: {derived[n]}" if n in derived else ""
+            return f"derived from its parts: {derived[n]}" if n in derived and n not in ties else ""
 
         per[opt.name] = {
             "description": opt.description,
@@ -835,12 +835,24 @@ def correlation_ranking(
         return out
 
     with_rows, without_rows = rows(res.rankings, result.draws), rows(without, n)
-    rank_without = {r["input"]: r["rank"] for r in without_rows}
-    moved = [
-        {"input": r["input"], "rank_with": r["rank"], "rank_without": rank_without.get(r["input"])}
-        for r in with_rows
-        if rank_without.get(r["input"]) != r["rank"]
-    ]
+    wo = {r["input"]: r for r in without_rows}
+    moved = []
+    for r in with_rows:
+        w = wo.get(r["input"])
+        if w is None or w["rank"] == r["rank"]:
+            continue
+        gap = abs(r["spearman"] - w["spearman"])
+        moved.append(
+            {
+                "input": r["input"],
+                "rank_with": r["rank"],
+                "rank_without": w["rank"],
+                "spearman_with": r["spearman"],
+                "spearman_without": w["spearman"],
+                # two independent samples: the s.e. of the difference adds in quadrature
+                "beyond_mc_error": bool(gap > 3 * np.hypot(r["se_spearman"], w["se_spearman"])),
+            }
+        )
     return {
         "option": option,
         "draws_with": int(result.draws),
