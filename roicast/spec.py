@@ -364,13 +364,23 @@ class Correlation(_Section):
 
 
 class Option(_Section):
-    """One optimization option: the shared sections with these fields overridden."""
+    """One optimization option: the shared sections with these fields overridden.
+
+    An option that ``combines`` others takes every field it does not set
+    itself (``overrides`` lists those it sets) from its parts: per draw by
+    :data:`roicast.inputs.DERIVATION` (gains multiply on the same fleet,
+    costs add, model-update events are the union, indirect benefits add,
+    go-live and ramp are the slowest part's), and for the fleet fields of
+    :data:`COMBINE_AGREE` the parts' common value (refused when they differ).
+    """
 
     name: Name
     description: Text = ""
     combines: list[str] = Field(
         default_factory=list,
-        description="names of the options this one does together (for the value of combining)",
+        description="names of the options this one does together; the fields it does not set are "
+        "derived from them per draw (gains multiply, costs add, churn is the union; "
+        "roicast.inputs.DERIVATION)",
     )
     platform: Literal["cloud", "onprem"] | None = Field(
         None, description="the optimized fleet's platform (default: the baseline's)"
