@@ -192,6 +192,8 @@ class Combination:
 
 def _derived_fields(option: Option) -> list[str]:
     """The fields of a combining option derived per draw from its parts (in derivation order)."""
+    if not option.combines:
+        return []
     out = [f for f in DERIVATION if f not in option.overrides]
     if _PEAK in option.inherits:  # every part keeps its gain in every slot: the tie is exact
         out = [f for f in out if f != _PEAK]
@@ -380,6 +382,19 @@ def _multi_input_fields(option: Option) -> list[str]:
     ]
 
 
+def _varies(
+    field: str, option: Option, dists: Mapping[str, Mapping[str, Distribution]], spec: Spec
+) -> bool:
+    """Whether a ``mean:`` field can differ from its marginal (parts not all one known value)."""
+    if DERIVATION[field][0] == "peak":
+        return True
+    by_name = {o.name: o for o in spec.options}
+    if any(field in _multi_input_fields(by_name[p]) for p in option.combines):
+        return True  # a part's own value varies per draw around its marginal
+    parts = [dists[p][field] for p in option.combines]
+    return not (all(p.is_fixed for p in parts) and len({p.median for p in parts}) == 1)
+
+
 def rederive(
     spec: Spec,
     dists: Mapping[str, Mapping[str, Distribution]],
@@ -403,11 +418,13 @@ def rederive(
     """
     by_name = {o.name: o for o in spec.options}
     o = by_name[option]
-    multi = _multi_input_fields(o) if o.combines else []
+    multi = [
+        f for f in (_multi_input_fields(o) if o.combines else []) if _varies(f, o, dists, spec)
+    ]
     if not multi or x.shape[0] == 0:
         return
     d, t = dists[option], tied[option]
-    needed = set(multi) | {_GAIN}
+    needed = set(multi) | ({_GAIN} if _PEAK in multi else set())
     for f in multi:
         needed |= set(_WEIGHT_INPUTS.get(DERIVATION[f][0], ()))
     q: dict[str, np.ndarray] = {}

@@ -311,3 +311,20 @@ def test_parts_that_agree_pass_their_value_on():
     ab = spec.options[2]
     assert ab.optimized.utilization == Fixed(0.5)
     assert "optimized.utilization" not in ab.inherits
+
+
+def test_the_chain_rederives_like_its_draws():
+    """A combination of a combination: the evaluator at a draw's probabilities is that draw."""
+    raw = _raw()
+    c = copy.deepcopy(raw["option"][0])
+    c.update(name="c")
+    c["churn"] = {"updates_per_year": {"dist": "uniform", "low": 0.5, "high": 1}}
+    raw["option"] = [*raw["option"], c, {"name": "abc", "combines": ["ab", "c"]}]
+    spec = spec_from_dict(raw)
+    smp = sample_inputs(spec, 300, n_paths=50, seed=9)
+    ev = option_evaluator(
+        smp, "abc", np.ones((50, 36)), n_noise=1, seed=0, price_seed=0, discount=0.1, horizon=36
+    )
+    d = smp.distributions["abc"]
+    settings = {n: d[n].ppf(smp.uniforms.sel(input=n).values) for n in smp.free_inputs("abc")}
+    np.testing.assert_allclose(ev._matrix(settings), smp.values.sel(option="abc").values, rtol=1e-9)
