@@ -37,6 +37,7 @@ import numpy as np
 
 __all__ = [
     "Beta",
+    "Combined",
     "Discrete",
     "Distribution",
     "Fixed",
@@ -47,7 +48,9 @@ __all__ = [
     "Triangular",
     "TruncNormal",
     "Uniform",
+    "combine",
     "parse_distribution",
+    "quantile_of",
     "registry",
 ]
 
@@ -633,3 +636,154 @@ def parse_distribution(value: Any) -> Distribution:
         allowed = ", ".join((*cls.required, *cls.optional))
         raise _fail(f"{cls.kind} takes {allowed}; unknown key {', '.join(unknown)}")
     return cls.from_table(table)
+
+
+# --------------------------------------------------------------------------- derived inputs
+
+#: How :class:`Combined` composes its parts' quantiles.
+COMBINE_OPS = ("product", "sum", "max", "mean")
+
+
+@dataclass(frozen=True)
+class Combined(Distribution):
+    """An input derived from other distributions' quantiles at the same probability.
+
+    An option that ``combines`` others shares their uniforms (common random
+    numbers), so in a draw with uniform :math:`u` part :math:`k` has the value
+    :math:`F_k^{-1}(u)` and the derived input is
+
+    .. math::
+
+        \\text{product: } s \\prod_k F_k^{-1}(u), \\qquad
+        \\text{sum: } \\sum_k F_k^{-1}(u), \\qquad
+        \\text{max: } \\max_k F_k^{-1}(u), \\qquad
+        \\text{mean: } \\frac{\\sum_k w_k F_k^{-1}(u)}{\\sum_k w_k}
+
+    (``mean`` with weights :math:`w_k \\ge 0`; the plain mean when they sum to
+    0).  Each is non-decreasing in :math:`u` (the product for positive parts),
+    so it is a quantile function: the tornado, break-even, base point and
+    Sobol use it like any other distribution.  Not a spec distribution (it is
+    not in :func:`registry`); build it with :func:`combine`.
+
+    Attributes
+    ----------
+    op : str
+        One of :data:`COMBINE_OPS`.
+    parts : tuple of Distribution
+        The parts' distributions.
+    of : tuple of str
+        The parts' names (options), for :meth:`describe`.
+    weights : tuple of float
+        ``mean`` only: one weight per part.
+    scale : float
+        ``product`` only: a constant factor :math:`s`.
+    """
+
+    kind: ClassVar[str] = "combined"
+    op: str
+    parts: tuple[Distribution, ...]
+    of: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
+    scale: float = 1.0
+
+    def __post_init__(self):
+        if self.op not in COMBINE_OPS:
+            raise _fail(f"combined `op` must be one of {', '.join(COMBINE_OPS)}, got {self.op!r}")
+        if not self.parts:
+            raise _fail("combined needs at least one part")
+        if self.op == "mean" and len(self.weights) != len(self.parts):
+            raise _fail("combined `mean` needs one weight per part")
+
+    def ppf(self, q):
+        vals = [np.asarray(p.ppf(q), dtype=float) for p in self.parts]
+        if self.op == "product":
+            out = np.full(np.shape(q), float(self.scale))
+            for v in vals:
+                out = out * v
+            return out
+        if self.op == "sum":
+            out = np.zeros(np.shape(q))
+            for v in vals:
+                out = out + v
+            return out
+        if self.op == "max":
+            return np.maximum.reduce(vals)
+        return weighted_mean(vals, [np.float64(w) for w in self.weights])
+
+    @property
+    def is_fixed(self) -> bool:
+        return all(p.is_fixed for p in self.parts)
+
+    def describe(self) -> str:
+        sym = {"product": " × ", "sum": " + ", "max": ", "}.get(self.op, ", ")
+        names = self.of or tuple(f"part {k + 1}" for k in range(len(self.parts)))
+        body = sym.join(f"{n}: {p.describe()}" for n, p in zip(names, self.parts, strict=True))
+        if self.op == "max":
+            return f"max({body})"
+        if self.op == "mean":
+            return f"weighted mean({body})"
+        lead = "" if self.scale == 1.0 else f"{_num(self.scale)} × "
+        return f"{lead}({body})"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "dist": "combined",
+            "op": self.op,
+            "of": list(self.of),
+            "parts": [p.to_dict() for p in self.parts],
+        }
+        if self.op == "mean":
+            d["weights"] = list(self.weights)
+        if self.op == "product" and self.scale != 1.0:
+            d["scale"] = self.scale
+        return d
+
+
+def weighted_mean(values: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
+    """:math:`\\sum_k w_k v_k / \\sum_k w_k` elementwise; the plain mean where the weights sum to 0."""
+    num = np.zeros(np.broadcast_shapes(*(np.shape(v) for v in values)))
+    den = np.zeros_like(num)
+    for v, w in zip(values, weights, strict=True):
+        num = num + w * v
+        den = den + w
+    plain = sum(values) / len(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / np.where(den > 0, den, 1.0), plain)
+    same = np.ones(num.shape, dtype=bool)  # parts that agree give their value, not a rounding of it
+    for v in values[1:]:
+        same &= np.asarray(v) == np.asarray(values[0])
+    return np.where(same, np.broadcast_to(values[0], num.shape), out)
+
+
+def combine(
+    op: str,
+    parts: list[Distribution],
+    *,
+    of: list[str] | None = None,
+    weights: list[float] | None = None,
+    scale: float = 1.0,
+) -> Distribution:
+    """A :class:`Combined` input, or :class:`Fixed` when every part is known."""
+    d = Combined(op, tuple(parts), tuple(of or ()), tuple(float(w) for w in weights or ()), scale)
+    return Fixed(float(d.ppf(np.array([0.5]))[0])) if d.is_fixed else d
+
+
+def quantile_of(d: Distribution, x: np.ndarray, *, steps: int = 64) -> np.ndarray:
+    """The probabilities :math:`q \\in [Q_{LOW}, Q_{HIGH}]` at which ``d.ppf(q)`` reaches ``x``.
+
+    The smallest such :math:`q` by bisection on the (non-decreasing) quantile
+    function, ``steps`` halvings (64: the bracket is below one ulp of
+    :math:`q`); values outside the distribution's range give the end of the
+    bracket.  For a known value, 0.5.
+    """
+    x = np.asarray(x, dtype=float)
+    if d.is_fixed:
+        return np.full(x.shape, 0.5)
+    lo = np.full(x.shape, Q_LOW)
+    hi = np.full(x.shape, Q_HIGH)
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        below = np.asarray(d.ppf(mid)) < x
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return hi

@@ -12,7 +12,8 @@ the same uniforms (common random numbers), so their differences are not noise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -22,9 +23,14 @@ from roicast.correlation import iman_conover
 from roicast.distributions import Q_HIGH, Q_LOW, Distribution
 from roicast.inputs import (
     DEMAND_RANK,
+    Combination,
     check_correlations,
+    combinations,
     correlation_matrix,
     option_distributions,
+    option_values,
+    rederive,
+    study_distributions,
     ties,
     uncertain_inputs,
 )
@@ -37,6 +43,7 @@ __all__ = [
     "base_point",
     "check_correlations",
     "option_distributions",
+    "option_evaluator",
     "sample_inputs",
     "uncertain_inputs",
 ]
@@ -59,6 +66,11 @@ class Sample:
     ties : dict[str, dict[str, str]]
         Per option, inputs that take another input's value in every draw
         (``optimized.utilization`` left out of a spec is the baseline's).
+    combinations : dict[str, Combination]
+        Per option that ``combines`` others: its parts, the fields derived
+        from them and the fields it sets itself.
+    spec : Spec, optional
+        The spec sampled (needed by :meth:`rederive`).
     """
 
     uniforms: xr.DataArray
@@ -66,11 +78,21 @@ class Sample:
     distributions: dict[str, dict[str, Distribution]]
     uncertain: list[str]
     ties: dict[str, dict[str, str]]
+    combinations: dict[str, Combination] = field(default_factory=dict)
+    spec: Spec | None = field(default=None, repr=False)
 
     def free_inputs(self, option: str) -> list[str]:
         """The uncertain inputs of one option that are not tied to another input."""
         d, ties = self.distributions[option], self.ties[option]
         return [n for n in self.uncertain if not d[n].is_fixed and n not in ties]
+
+    def rederive(self, option: str, x: np.ndarray) -> None:
+        """Recompute a combining option's multi-input derived columns of rows ``x`` in place.
+
+        See :func:`roicast.inputs.rederive`; nothing to do for other options.
+        """
+        if option in self.combinations and self.spec is not None:
+            rederive(self.spec, self.distributions, self.ties, self.uncertain, option, x)
 
 
 def sample_inputs(
@@ -86,7 +108,7 @@ def sample_inputs(
 
     ``stream`` gives independent samples for the same seed (batches of draws).
     """
-    dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
+    dists = study_distributions(spec, n_paths=n_paths)
     tied = {o.name: ties(o) for o in spec.options}
     uncertain = uncertain_inputs(spec, n_paths=n_paths)
     k = len(uncertain)
@@ -100,14 +122,9 @@ def sample_inputs(
     if corr is not None:
         u = iman_conover(u, corr, seed=rng, name="correlations")
     u = np.clip(u, Q_LOW, Q_HIGH)
-    values = np.empty((len(dists), n_draws, len(INPUT_NAMES)))
-    for o, (oname, d) in enumerate(dists.items()):
-        for j, name in enumerate(INPUT_NAMES):
-            source = tied[oname].get(name, name)
-            if source in uncertain:
-                values[o, :, j] = d[name].ppf(u[:, uncertain.index(source)])
-            else:
-                values[o, :, j] = d[name].median
+    q = {name: u[:, i] for i, name in enumerate(uncertain)}
+    per = option_values(spec, dists, tied, q, n_draws)  # combining options derived per draw
+    values = np.stack([per[name] for name in dists]) if dists else np.empty((0, n_draws, 0))
     return Sample(
         uniforms=xr.DataArray(
             u, dims=("draw", "input"), coords={"draw": np.arange(n_draws), "input": uncertain}
@@ -120,9 +137,38 @@ def sample_inputs(
         distributions=dists,
         uncertain=uncertain,
         ties=tied,
+        combinations=combinations(spec),
+        spec=spec,
     )
 
 
 def base_point(dists: Mapping[str, Distribution]) -> dict[str, float]:
     """Every input at its median (the tornado's and break-even's base case)."""
     return {name: d.median for name, d in dists.items()}
+
+
+def option_evaluator(sample: Sample, option: str, demand: np.ndarray, **kwargs: Any):
+    """A :class:`roicast.evaluate.ModelEvaluator` of one option whose rows derive like the draws.
+
+    The same evaluator (base point = every input's median, the option's ties,
+    ``kwargs`` as :class:`~roicast.evaluate.ModelEvaluator` takes them), with
+    every matrix it builds passed through :meth:`Sample.rederive`: a
+    combining option's inputs that depend on several uniforms (churn cost and
+    downtime per update weighted by the parts' rates, the engineer cost and
+    upkeep weighted by effort, the gain at peak) follow the inputs set in each
+    row exactly as in the sampled draws.  For other options it is the plain
+    evaluator.
+    """
+    from roicast.evaluate import ModelEvaluator
+
+    dists = sample.distributions[option]
+    if option not in sample.combinations:
+        return ModelEvaluator(demand, base_point(dists), sample.ties[option], **kwargs)
+
+    class _Derived(ModelEvaluator):
+        def _matrix(self, settings):
+            x = super()._matrix(settings)
+            sample.rederive(option, x)
+            return x
+
+    return _Derived(demand, base_point(dists), sample.ties[option], **kwargs)

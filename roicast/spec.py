@@ -364,13 +364,23 @@ class Correlation(_Section):
 
 
 class Option(_Section):
-    """One optimization option: the shared sections with these fields overridden."""
+    """One optimization option: the shared sections with these fields overridden.
+
+    An option that ``combines`` others takes every field it does not set
+    itself (``overrides`` lists those it sets) from its parts: per draw by
+    :data:`roicast.inputs.DERIVATION` (gains multiply on the same fleet,
+    costs add, model-update events are the union, indirect benefits add,
+    go-live and ramp are the slowest part's), and for the fleet fields of
+    :data:`COMBINE_AGREE` the parts' common value (refused when they differ).
+    """
 
     name: Name
     description: Text = ""
     combines: list[str] = Field(
         default_factory=list,
-        description="names of the options this one does together (for the value of combining)",
+        description="names of the options this one does together; the fields it does not set are "
+        "derived from them per draw (gains multiply, costs add, churn is the union; "
+        "roicast.inputs.DERIVATION)",
     )
     platform: Literal["cloud", "onprem"] | None = Field(
         None, description="the optimized fleet's platform (default: the baseline's)"
@@ -378,6 +388,11 @@ class Option(_Section):
     inherits: list[str] = Field(
         default_factory=list,
         description="optimized fields taken from the baseline (same value per draw)",
+    )
+    overrides: list[str] = Field(
+        default_factory=list,
+        description="dotted fields this [[option]] block sets itself (a combining option derives "
+        "the others from its parts; filled by the loader, not written in a spec)",
     )
     optimized: Optimized
     implementation: Implementation
@@ -631,6 +646,86 @@ def _combines_are_options(spec: Spec) -> None:
                 f"option[{o.name}].combines: the options combine each other in a cycle "
                 f"({' → '.join(cycle)}); a combination must be made of other, simpler options"
             )
+    _combined_fleet_fields(spec)
+
+
+#: Fields a combining option takes from its parts only when they all agree (no composition
+#: rule: two parts that serve on different fleets cannot be done "together" by formula).
+COMBINE_AGREE = (
+    "optimized.utilization",
+    "optimized.floor_instances",
+    "optimized.api_price_per_million",
+    "platform",
+)
+
+
+def combination_order(options: list[Option]) -> list[Option]:
+    """Options ordered so that every option comes after the options it ``combines`` (no cycles)."""
+    by_name = {o.name: o for o in options}
+    done: dict[str, Option] = {}
+
+    def visit(o: Option) -> None:
+        if o.name in done:
+            return
+        for part in o.combines:
+            if part in by_name and part != o.name:
+                visit(by_name[part])
+        done[o.name] = o
+
+    for o in options:
+        visit(o)
+    return list(done.values())
+
+
+def _get(o: Option, dotted: str) -> Any:
+    if dotted == "platform":
+        return o.platform
+    sec, fld = dotted.split(".")
+    return getattr(getattr(o, sec), fld)
+
+
+def _set(o: Option, dotted: str, value: Any) -> None:
+    if dotted == "platform":
+        o.platform = value
+        return
+    sec, fld = dotted.split(".")
+    setattr(getattr(o, sec), fld, value)
+
+
+def _combined_fleet_fields(spec: Spec) -> None:
+    """A combining option's fleet fields it does not set: its parts' common value, or refused.
+
+    Runs before the baseline ties are resolved, so ``None`` (tied to the
+    baseline) is a value the parts can agree on.  ``throughput_gain_at_peak``
+    left out stays tied to the option's gain when every part leaves it out;
+    otherwise it is derived from the parts (:mod:`roicast.inputs`), so it is
+    marked as set here (with the gain as a placeholder the study replaces).
+    """
+    by_name = {o.name: o for o in spec.options}
+    for o in combination_order(spec.options):
+        if not o.combines:
+            continue
+        parts = [by_name[p] for p in o.combines]
+        for dotted in COMBINE_AGREE:
+            if dotted in o.overrides:
+                continue
+            values = [_get(p, dotted) for p in parts]
+            differ = next((i for i, v in enumerate(values) if v != values[0]), None)
+            if differ is not None:
+
+                def shown(v: Any) -> str:
+                    return "left out" if v is None else (v if isinstance(v, str) else v.describe())
+
+                raise ValueError(
+                    f"option[{o.name}].{dotted}: its parts {parts[0].name} ({shown(values[0])}) "
+                    f"and {parts[differ].name} ({shown(values[differ])}) differ and there is no "
+                    f"rule to combine them; set `{dotted.split('.')[-1]}` on option[{o.name}]"
+                )
+            _set(o, dotted, copy.copy(values[0]))
+        peak = "optimized.throughput_gain_at_peak"
+        if peak not in o.overrides:
+            tied = all(_get(p, peak) is None for p in parts)
+            _set(o, peak, None if tied else o.optimized.throughput_gain)
 
 
 def _cycle_from(start: str, graph: dict[str, list[str]]) -> list[str] | None:
@@ -749,7 +844,7 @@ def _all_field_names() -> set[str]:
         Option,
     ):
         names |= set(model.model_fields)
-    return names - {"spec_hash", "base_dir", "inherits", "options"} | {"option"}
+    return names - {"spec_hash", "base_dir", "inherits", "overrides", "options"} | {"option"}
 
 
 def _unknown_key_line(loc: str, value: Any, suggestion: str | None) -> str:
@@ -811,18 +906,21 @@ def _option_from_block(
     for meta in ("description", "combines", "platform", "sources"):
         if meta in b:
             opt[meta] = b.pop(meta)
+    own_fields: list[str] = ["platform"] if "platform" in opt else []
     for sec in OPTION_SECTIONS:
         shared = raw.get(sec, {})
         own = b.pop(sec, {})
         if not isinstance(shared, Mapping) or not isinstance(own, Mapping):
             opt[sec] = own if not isinstance(own, Mapping) else shared
             continue
+        own_fields += [f"{sec}.{k}" for k in own]
         opt[sec] = _override(shared, own)
     for k in list(b):
         # shorthand: `[[option]] throughput_gain = …` for a field of one option section
         owners = [s for s in OPTION_SECTIONS if k in _SECTION_FIELDS[s]]
         if len(owners) == 1:
             opt[owners[0]][k] = b.pop(k)
+            own_fields.append(f"{owners[0]}.{k}")
     if b:
         key = sorted(b)[0]
         close = difflib.get_close_matches(key, sorted(_all_field_names()), n=1, cutoff=0.6)
@@ -830,6 +928,7 @@ def _option_from_block(
         raise RoicastError(
             f"{source}: {line} (an option overrides fields of {', '.join(OPTION_SECTIONS)})"
         )
+    opt["overrides"] = own_fields  # popped before hashing: the spec hash is the spec's
     return opt
 
 
@@ -857,12 +956,15 @@ def spec_from_dict(
     ):
         raise RoicastError(f"{source}: option: use [[option]] tables, each with a `name`")
     options = [_option_from_block(i, b, raw, source) for i, b in enumerate(blocks)]
+    own_fields = [o.pop("overrides") for o in options]
     names = [o["name"] for o in options]
     for sec in OPTION_SECTIONS:
         raw.pop(sec, None)
     raw["options"] = options
     canonical = json.dumps(raw, sort_keys=True, default=str).encode()
     raw["spec_hash"] = hashlib.sha256(canonical).hexdigest()[:16]
+    for o, fields in zip(options, own_fields, strict=True):
+        o["overrides"] = fields
     raw["base_dir"] = Path(base_dir)
     try:
         spec = Spec.model_validate(raw)

@@ -29,20 +29,22 @@ from typing import Any
 import numpy as np
 
 from roicast.distributions import Distribution
-from roicast.evaluate import ModelEvaluator
 from roicast.fleet import fleet_config
 from roicast.report._format import input_value, meaningless_ratio, money, pct
-from roicast.sampling import base_point
-from roicast.sensitivity import evsi_pilot, tail_diagnostics, voi_for_rule
+from roicast.sampling import option_evaluator, sample_inputs
+from roicast.sensitivity import evsi_pilot, rankings, tail_diagnostics, voi_for_rule
 from roicast.simulate import INPUT_NAMES, METRIC_NAMES
 from roicast.simulate.model import _simulate_unchecked
 from roicast.study import StudyResult, summarize_distribution
 
 __all__ = [
+    "CORRELATION_RANKING_DRAWS",
     "GOAL_SEEK_DRAWS",
     "SPIDER_PERCENTILES",
     "ask",
     "basis",
+    "combination_terms",
+    "correlation_ranking",
     "correlations",
     "decide_metrics",
     "diagnostics",
@@ -66,6 +68,8 @@ SPIDER_PERCENTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 GOAL_SEEK_DRAWS = 10_000
 #: Bisection steps of the goal seek (the bracket shrinks 2**-steps).
 GOAL_SEEK_STEPS = 14
+#: Draws of the study resampled without its rank correlations (the first ones; all when fewer).
+CORRELATION_RANKING_DRAWS = 20_000
 
 
 # ----------------------------------------------------------------------------- the rule
@@ -521,10 +525,10 @@ def spider(result: StudyResult, option: str, *, top: int = 8) -> dict[str, Any]:
     dists = result.sample.distributions[option]
     names = [str(n) for n in res.tornado["npv"].index[:top]]
     opt = next(o for o in spec.options if o.name == option)
-    ev = ModelEvaluator(
+    ev = option_evaluator(
+        result.sample,
+        option,
         result.demand_sorted,
-        base_point(dists),
-        result.sample.ties[option],
         n_noise=min(spec.simulation.tornado_draws, result.draws),
         seed=result.seed,
         price_seed=result.seed,
@@ -703,9 +707,17 @@ def option_inputs(result: StudyResult) -> dict[str, Any]:
         or len({result.sample.ties[o].get(n, "") for o in names}) > 1
     ]
     per: dict[str, Any] = {}
+    combos = result.sample.combinations
     for opt in spec.options:
         srcs = {**spec.sources, **opt.sources}
         ties = result.sample.ties[opt.name]
+        derived = combos[opt.name].derived if opt.name in combos else {}
+
+        def source(n: str, srcs=srcs, derived=derived, ties=ties) -> str:
+            if n in srcs:
+                return srcs[n]
+            return f"derived from its parts: {derived[n]}" if n in derived and n not in ties else ""
+
         per[opt.name] = {
             "description": opt.description,
             "combines": list(opt.combines),
@@ -714,31 +726,42 @@ def option_inputs(result: StudyResult) -> dict[str, Any]:
                     "distribution": dists[opt.name][n].describe()
                     if n not in ties
                     else f"same value as {ties[n]} in every draw",
-                    "source": srcs.get(n, ""),
+                    "source": source(n),
                 }
                 for n in differing
             },
             "sources": srcs,
+            "set_in_option": list(opt.overrides),
         }
+        if opt.name in combos:
+            per[opt.name]["combination"] = combos[opt.name].to_dict()
     return {"differing_inputs": differing, "options": per}
 
 
 def combination_terms(result: StudyResult, option: str, parts: list[str]) -> dict[str, Any]:
     """A combined option against its parts on a consistent basis, per draw.
 
-    With common random numbers every option sees the same baseline spend
-    :math:`C_0` (``tco_baseline``) in a draw.  If the parts' gains composed
-    multiplicatively on the same fleet, the spend left after both would be
-    :math:`C_0 \\prod_j (1 - f_j)` with :math:`f_j = S_j / C_0` each part's
-    saved share, so the saving to expect from the combination is
+    A combining option derives every field it does not set from its parts
+    (:data:`roicast.inputs.DERIVATION`: gains multiply on the same fleet,
+    costs add, churn events are the union, indirect benefits add).  With
+    common random numbers every option sees the same baseline spend
+    :math:`C_0` (``tco_baseline``) in a draw; with the gains composing, the
+    spend left after all parts is :math:`C_0 \\prod_j (1 - f_j)` with
+    :math:`f_j = S_j / C_0` each part's saved share, so the saving to expect
+    from the combination is
 
     .. math:: S_\\text{composed} = C_0 \\Bigl(1 - \\prod_j (1 - f_j)\\Bigr),
 
     not :math:`\\sum_j S_j` (that counts the same spend twice).  The
-    interaction is the combined option's saving, as its own fields give it,
-    minus :math:`S_\\text{composed}`; the cost side compares its investment
-    with the sum of the parts' (costs add when nothing is shared).
+    interaction is the combined option's saving minus
+    :math:`S_\\text{composed}`: near zero for a fully derived combination
+    (what is left comes from the fleet's floor and the go-live and ramp of the
+    slowest part), and the effect of the fields the option sets itself
+    (``overridden``, e.g. gains that multiply less than fully).  The cost side
+    compares its investment with the sum of the parts' (equal when the costs
+    are derived, up to the churn of the union of update processes).
     """
+    combo = result.sample.combinations.get(option)
     c0 = result.options[option].metrics["tco_baseline"].values
     s = {o: result.options[o].metrics["savings"].values for o in [option, *parts]}
     k = {o: result.options[o].metrics["investment"].values for o in [option, *parts]}
@@ -752,9 +775,96 @@ def combination_terms(result: StudyResult, option: str, parts: list[str]) -> dic
         "savings_interaction": float((s[option] - composed).mean()),
         "investment": float(k[option].mean()),
         "investment_sum_of_parts": float(sum(k[p].mean() for p in parts)),
-        "definition": "savings_if_gains_compose = C0·(1 − Π(1 − S_part/C0)) per draw (the parts' "
-        "gains multiplying on the same fleet; C0 the baseline spend), not the sum of the parts' "
-        "savings, which counts the same spend twice; savings_interaction = the combined option's "
-        "saving − that; the combined option is simulated from its own fields as written in the "
-        "spec (roicast does not derive them from its parts)",
+        "derived": dict(combo.derived) if combo else {},
+        "overridden": list(combo.overridden) if combo else [],
+        "definition": "the combined option derives every field it does not set from its parts "
+        "(gains multiply on the same fleet, costs add, churn events are the union, indirect "
+        "benefits add; `derived`), and the fields it sets itself replace the derivation "
+        "(`overridden`); savings_if_gains_compose = C0·(1 − Π(1 − S_part/C0)) per draw (C0 the "
+        "baseline spend), not the sum of the parts' savings, which counts the same spend twice; "
+        "savings_interaction = the combined option's saving − that: what its overrides, the "
+        "fleet's floor and the slowest part's go-live change against pure composition",
+    }
+
+
+def correlation_ranking(
+    result: StudyResult, option: str, *, max_draws: int = CORRELATION_RANKING_DRAWS
+) -> dict[str, Any] | None:
+    """The drivers of NPV ranked with and without the spec's rank correlations.
+
+    *With*: the study's own ranking (contribution to variance of the Spearman
+    rank correlations over all its draws, :func:`roicast.sensitivity.rankings`).
+    *Without*: the same seed's sample drawn without Iman–Conover
+    (:func:`roicast.sampling.sample_inputs` on the spec without
+    ``[[correlations]]``: the study's uniforms before they were reordered when
+    :math:`n` equals the study's draws), :math:`n = \\min(\\text{draws},` ``max_draws``:math:`)`,
+    simulated with the study's demand paths and noise (draw :math:`i` sees the
+    study's price path :math:`i`), ranked the same way.  The Monte Carlo
+    standard error of a Spearman coefficient is about
+    :math:`(1 - \\rho^2)\\sqrt{1.06/(n - 3)}` (Fieller, Hartley & Pearson
+    1957), given per input.  ``None`` without correlations or without the
+    study's rankings.
+    """
+    spec = result.spec
+    res = result.options[option]
+    free = result.sample.free_inputs(option)
+    if not spec.correlations or res.rankings is None or not free:
+        return None
+    n = min(result.draws, max_draws)
+    plain = spec.model_copy(update={"correlations": []})
+    smp = sample_inputs(plain, n, n_paths=result.demand_sorted.shape[0], seed=result.seed)
+    rr = _Rerun(result, option)
+    x = np.ascontiguousarray(smp.values.sel(option=option).values)
+    npv = rr.metrics(x)[:, _M["npv"]]
+    without = rankings(smp.values.sel(option=option, input=free).to_pandas(), npv)
+
+    def rows(rk, size: int) -> list[dict[str, Any]]:
+        order = rk["contribution"].abs().sort_values(ascending=False, kind="stable").index
+        out = []
+        for i, name in enumerate(order):
+            rho = float(rk.loc[name, "spearman"])
+            out.append(
+                {
+                    "input": str(name),
+                    "rank": i + 1,
+                    "contribution": float(abs(rk.loc[name, "contribution"])),
+                    "spearman": rho,
+                    "se_spearman": float((1 - rho**2) * np.sqrt(1.06 / max(size - 3, 1))),
+                }
+            )
+        return out
+
+    with_rows, without_rows = rows(res.rankings, result.draws), rows(without, n)
+    wo = {r["input"]: r for r in without_rows}
+    moved = []
+    for r in with_rows:
+        w = wo.get(r["input"])
+        if w is None or w["rank"] == r["rank"]:
+            continue
+        gap = abs(r["spearman"] - w["spearman"])
+        moved.append(
+            {
+                "input": r["input"],
+                "rank_with": r["rank"],
+                "rank_without": w["rank"],
+                "spearman_with": r["spearman"],
+                "spearman_without": w["spearman"],
+                # two independent samples: the s.e. of the difference adds in quadrature
+                "beyond_mc_error": bool(gap > 3 * np.hypot(r["se_spearman"], w["se_spearman"])),
+            }
+        )
+    return {
+        "option": option,
+        "draws_with": int(result.draws),
+        "draws_without": int(n),
+        "with": with_rows,
+        "without": without_rows,
+        "moved": moved,
+        "top3_changed": [r["input"] for r in with_rows[:3]]
+        != [r["input"] for r in without_rows[:3]],
+        "definition": "drivers of NPV ranked by contribution to variance (Spearman rank "
+        "correlation with NPV, squared and normalised) with the spec's correlations (the study's "
+        f"draws) and without them (the same seed resampled without Iman–Conover, {n:,} draws, "
+        "the same demand and price paths); se_spearman ≈ (1 − ρ²)·√(1.06/(n − 3)) is the Monte "
+        "Carlo standard error of each ρ",
     }

@@ -461,7 +461,9 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
                 "interaction": float(per[opt.name]["npv"]["mean"] - sum(parts)),
                 "interaction_note": "interaction = mean NPV of the combination − the sum of the "
                 "parts' mean NPVs: it counts the same baseline spend saved twice; see "
-                "consistent_basis",
+                "consistent_basis (savings against the parts' gains composing on the same fleet)",
+                "derived": dict(result.sample.combinations[opt.name].derived),
+                "overridden": list(result.sample.combinations[opt.name].overridden),
                 "consistent_basis": review.combination_terms(result, opt.name, list(opt.combines)),
             }
         )
@@ -559,6 +561,9 @@ def _review(doc: dict[str, Any], result: StudyResult, best: str) -> None:
     doc["drivers"] = review.drivers_in_words(result, best)
     doc["diagnostics"] = review.diagnostics(result, doc, best)
     doc["correlations"] = review.correlations(result)
+    ranking = review.correlation_ranking(result, best) if spec.correlations else None
+    if ranking is not None:
+        doc["correlation_ranking"] = ranking
     if len(result.options) > 1:
         doc["option_inputs"] = review.option_inputs(result)
     if res.evpi is None and result.sample.free_inputs(best):  # quick analysis (batches)
