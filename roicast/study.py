@@ -30,7 +30,7 @@ from roicast.forecast import (
     forecast_from_growth,
     read_history,
 )
-from roicast.sampling import DEMAND_RANK, Sample, base_point, sample_inputs
+from roicast.sampling import DEMAND_RANK, Sample, option_evaluator, sample_inputs
 from roicast.sensitivity import (
     BreakEvenResult,
     Scenario,
@@ -661,10 +661,10 @@ def analyse_option(
     dists = sample.distributions[name]
     free = sample.free_inputs(name)
     free_d = {k: dists[k] for k in free}
-    ev = ModelEvaluator(
+    ev = option_evaluator(  # a combining option's rows derive from its parts like the draws
+        sample,
+        name,
         demand,
-        base_point(dists),
-        sample.ties[name],
         n_noise=n_noise,
         seed=seed,
         price_seed=price_seed,
