@@ -33,6 +33,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,12 +110,18 @@ def run_cli(
 _DEFAULT_IGNORED = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning on ``sys.stderr`` as the interpreter does."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def run_inproc(args: Iterable[str], cwd: Path) -> Result:
     """Run ``roicast ARGS`` in ``cwd`` in this process, as the console script would.
 
     Calls :func:`roicast.cli.main` (the console script's entry point) with
     ``sys.argv`` set, the working directory changed to ``cwd``, the environment
-    of :func:`env`, Python's default warning filters, file descriptors 1 and 2
+    of :func:`env`, Python's default warning filters (a warning is printed on
+    the captured stderr, as a subprocess would print it), file descriptors 1 and 2
     pointed at files (so C-level writes are captured too) and ``sys.stdout`` /
     ``sys.stderr`` writing to them (pytest replaces those objects, so redirecting
     the descriptors alone would miss ``print``).  ``SystemExit`` gives the exit
@@ -123,7 +130,6 @@ def run_inproc(args: Iterable[str], cwd: Path) -> Result:
     """
     import io
     import traceback
-    import warnings
 
     from roicast.cli import main
 
@@ -153,6 +159,7 @@ def run_inproc(args: Iterable[str], cwd: Path) -> Result:
             sys.argv = ["roicast", *args]
             sys.stdout, sys.stderr = streams
             with warnings.catch_warnings():
+                warnings.showwarning = _print_warning  # not pytest's recorder: on stderr
                 warnings.resetwarnings()
                 warnings.simplefilter("default")
                 for cat in _DEFAULT_IGNORED:
