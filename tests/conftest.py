@@ -47,8 +47,7 @@ def write_toml(path: Path, doc: dict) -> Path:
     return path
 
 
-@pytest.fixture
-def demo_raw() -> dict:
+def small_demo_raw() -> dict:
     """The demo spec as a dict, made small: 200 paths, 1000 draws, no bootstrap refits."""
     raw = tomllib.loads((DEMO / "quantization.toml").read_text())
     raw["demand"]["paths"] = 200
@@ -56,6 +55,12 @@ def demo_raw() -> dict:
     raw["simulation"]["draws"] = 1000
     raw["simulation"]["tornado_draws"] = 200
     return raw
+
+
+@pytest.fixture
+def demo_raw() -> dict:
+    """The demo spec as a dict, made small (:func:`small_demo_raw`); a fresh copy per test."""
+    return small_demo_raw()
 
 
 @pytest.fixture

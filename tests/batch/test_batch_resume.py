@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from roicast.batch import run_batch
-from tests.batch.conftest import npv_roi, small
-from tests.conftest import write_toml
+from tests.batch.conftest import GAINS, npv_roi, small
+from tests.conftest import DEMO, small_demo_raw, write_toml
 
 FAST = {"workers": 0, "report": False, "sensitivity": False}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One finished batch of the three default projects, run once for the module.
+
+    Its spec files have the content of the ``specs`` fixture's (the resume key is
+    the spec's content hash, not its path), so a test copies ``out`` with
+    :func:`copy_finished` next to its own ``specs`` instead of running the batch
+    again.  Returns (the batch's folder, its result).
+    """
+    d = tmp_path_factory.mktemp("finished")
+    shutil.copy(DEMO / "history.csv", d / "history.csv")
+    raw = small_demo_raw()  # what the demo_raw fixture gives
+    specs = [
+        write_toml(d / f"p{i}.toml", small(raw, name, g))
+        for i, (name, g) in enumerate(GAINS.items())
+    ]
+    res = run_batch(specs, out=d / "out", **FAST)
+    assert res.counts == {"total": 3, "done": 3, "failed": 0, "skipped": 0}, res.failed
+    return d / "out", res
+
+
+def copy_finished(finished, out: Path):
+    """A copy of the module's finished batch at ``out`` (file times kept); its result."""
+    shutil.copytree(finished[0], out)
+    return finished[1]
 
 
 def markers(out: Path) -> dict[str, int]:
@@ -29,11 +59,12 @@ def markers(out: Path) -> dict[str, int]:
     return found
 
 
-def test_resume_skips_only_matching_finished_projects(specs, demo_raw, tmp_path):
+def test_resume_skips_only_matching_finished_projects(specs, demo_raw, finished, tmp_path):
     out = tmp_path / "out"
-    first = run_batch(specs, out=out, **FAST)
+    first = copy_finished(finished, out)
     before = markers(out)
     again = run_batch(specs, out=out, resume=True, **FAST)
+    # all three skipped: the copied batch matches these specs' resume keys (content, not paths)
     assert again.counts == {"total": 3, "done": 0, "failed": 0, "skipped": 3}
     assert markers(out) == before
     assert [r["npv_mean"] for r in again.records] == [r["npv_mean"] for r in first.records]
@@ -51,16 +82,16 @@ def test_resume_skips_only_matching_finished_projects(specs, demo_raw, tmp_path)
     assert reports.counts["done"] == 1  # a report was asked for and is missing
 
 
-def test_without_resume_everything_runs_again(specs, tmp_path):
+def test_without_resume_everything_runs_again(specs, finished, tmp_path):
     out = tmp_path / "out"
-    run_batch(specs, out=out, **FAST)
+    copy_finished(finished, out)
     res = run_batch(specs, out=out, **FAST)
     assert res.counts["done"] == 3 and res.counts["skipped"] == 0
 
 
-def test_leftovers_of_a_killed_swap_are_cleaned(specs, tmp_path):
+def test_leftovers_of_a_killed_swap_are_cleaned(specs, finished, tmp_path):
     out = tmp_path / "out"
-    run_batch(specs, out=out, **FAST)
+    copy_finished(finished, out)
     projects = out / "projects"
     (projects / ".beta.tmp-abc123").mkdir()  # a half-written folder
     (projects / ".beta.tmp-abc123" / "summary.json").write_text("{")

@@ -10,6 +10,11 @@ Two ways to run a command line:
 
 * :func:`run_cli`: a real subprocess, ``python -m roicast ARGS`` in a folder,
   ``MPLBACKEND=Agg``, stdout/stderr not a terminal (as in cron or CI);
+* :func:`run_inproc`: the same ``roicast.cli.main`` the console script calls,
+  in *this* process (no interpreter start, no re-import, kernels already
+  loaded), with file descriptors 1 and 2 redirected as in ``_runner.py``; for
+  tests of what a command writes and says, where a separate process is not
+  what is being tested;
 * :func:`run_group`: many command lines in one subprocess (``_runner.py``
   calls the same ``roicast.cli.main`` the console script calls, once per case,
   with file descriptors 1 and 2 redirected), because each Python start pays
@@ -28,6 +33,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +102,94 @@ def run_cli(
     except subprocess.TimeoutExpired as t:
         return Result(None, _text(t.stdout), _text(t.stderr) + "\n<timeout>", Path(cwd), args)
     return Result(p.returncode, _text(p.stdout), _text(p.stderr), Path(cwd), args)
+
+
+#: Python's default warning filters (``python`` without ``-W``): a warning a
+#: subprocess would print on stderr is printed on the captured stderr here too,
+#: instead of being turned into an exception by pytest's ``filterwarnings = error``.
+_DEFAULT_IGNORED = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning on ``sys.stderr`` as the interpreter does."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def run_inproc(args: Iterable[str], cwd: Path) -> Result:
+    """Run ``roicast ARGS`` in ``cwd`` in this process, as the console script would.
+
+    Calls :func:`roicast.cli.main` (the console script's entry point) with
+    ``sys.argv`` set, the working directory changed to ``cwd``, the environment
+    of :func:`env`, Python's default warning filters (a warning is printed on
+    the captured stderr, as a subprocess would print it), file descriptors 1 and 2
+    pointed at files (so C-level writes are captured too) and ``sys.stdout`` /
+    ``sys.stderr`` writing to them (pytest replaces those objects, so redirecting
+    the descriptors alone would miss ``print``).  ``SystemExit`` gives the exit
+    code; an escaping exception is printed as the interpreter would (a
+    traceback, exit code 1).  Everything is restored afterwards.
+    """
+    import io
+    import traceback
+
+    from roicast.cli import main
+
+    args = tuple(str(a) for a in args)
+    cwd = Path(cwd)
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_argv = sys.argv
+    saved_streams = sys.stdout, sys.stderr
+    with tempfile.TemporaryDirectory(prefix="hostile-inproc-") as tmp:
+        out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        saved_fds = os.dup(1), os.dup(2)
+        for s in saved_streams:
+            s.flush()
+        rc: int | None = 0
+        with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
+            os.dup2(fo.fileno(), 1)
+            os.dup2(fe.fileno(), 2)
+        streams = [
+            io.TextIOWrapper(os.fdopen(os.dup(fd), "wb"), encoding="utf-8", errors="replace")
+            for fd in (1, 2)
+        ]
+        try:
+            os.environ.clear()
+            os.environ.update(env())
+            os.chdir(cwd)
+            sys.argv = ["roicast", *args]
+            sys.stdout, sys.stderr = streams
+            with warnings.catch_warnings():
+                warnings.showwarning = _print_warning  # not pytest's recorder: on stderr
+                warnings.resetwarnings()
+                warnings.simplefilter("default")
+                for cat in _DEFAULT_IGNORED:
+                    warnings.simplefilter("ignore", cat)
+                try:
+                    main()
+                except SystemExit as e:
+                    code = e.code
+                    rc = code if isinstance(code, int) else (0 if code is None else 1)
+                    if isinstance(code, str):
+                        print(code, file=sys.stderr)
+                except Exception:  # what the interpreter would print for an uncaught exception
+                    traceback.print_exc()
+                    rc = 1
+        finally:
+            for s in streams:
+                s.flush()
+                s.close()
+            sys.stdout, sys.stderr = saved_streams
+            os.dup2(saved_fds[0], 1)
+            os.dup2(saved_fds[1], 2)
+            os.close(saved_fds[0])
+            os.close(saved_fds[1])
+            sys.argv = saved_argv
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        stdout = _text(out_path.read_bytes())
+        stderr = _text(err_path.read_bytes())
+    return Result(rc, stdout, stderr, cwd, args)
 
 
 def _text(b: bytes | str | None) -> str:

@@ -2,7 +2,9 @@
 
 One batch (2 good projects, one with a bad field, one whose history is a
 shadow-like file holding the secret marker) runs once for the module; each
-test checks one promise.  ``--workers 0`` runs in one process (cheapest).
+test checks one promise.  ``--workers 0`` runs in one process (cheapest), this one
+(``_harness.run_inproc``: the console script's ``main``); the unreachable
+scheduler runs the real entry point in a subprocess.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tests.hostile._harness import (
     history_spec,
     mutate,
     run_cli,
+    run_inproc,
     tiny_spec,
 )
 from tests.hostile.cases import SHADOW
@@ -54,7 +57,7 @@ def batch(tmp_path_factory):
         "200",
         "-q",
     )
-    return d, run_cli(args, d)
+    return d, run_inproc(args, d)
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:

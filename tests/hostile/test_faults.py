@@ -1,6 +1,12 @@
 """Faults: read-only and full disks, SIGKILL mid-run, two runs into one folder, crash leftovers.
 
-Each test runs the real CLI in a subprocess (``_harness.run_cli``).  Mount-based
+The killed runs, the concurrent runs and the read-only parent folder run the
+real entry point in a subprocess (``python -m roicast``, ``_harness.run_cli``);
+the other commands (the disk-full runs, the read-only previous output, the
+reruns after a kill, the finished previous run) call the console script's
+``main`` in this process (``_harness.run_inproc``): what they test is what a
+command writes and says, not a process, and a new interpreter would only add
+its imports.  Mount-based
 tests need root and ``mount -t tmpfs`` (they skip, saying why, when it is not
 permitted) and unmount in teardown.
 """
@@ -25,6 +31,7 @@ from tests.hostile._harness import (
     fake_previous_output,
     leftovers,
     run_cli,
+    run_inproc,
     snapshot,
     tiny_spec,
 )
@@ -105,7 +112,7 @@ def test_read_only_previous_output_intact(tmp_path, tmpfs):
     before = snapshot(mnt / "res")
     _remount_ro(mnt)
     _spec(tmp_path)
-    res = run_cli((*RUN, "--out", str(mnt / "res"), "--no-report"), tmp_path)
+    res = run_inproc((*RUN, "--out", str(mnt / "res"), "--no-report"), tmp_path)
     check_refusal(res, names=("--out",), out=mnt / "res", before=before)
 
 
@@ -130,7 +137,7 @@ def test_disk_full_one_line_previous_intact(tmp_path, tmpfs, report):
     filler = snapshot(mnt / "filler.bin")
     _spec(tmp_path)
     args = (*RUN, "--out", str(mnt / "res")) + (() if report else ("--no-report",))
-    res = run_cli(args, tmp_path)
+    res = run_inproc(args, tmp_path)
     assert res.rc is not None and res.rc >= 0, f"killed by signal {-res.rc}\n{res.show()}"
     check_refusal(res, names=("res",), out=mnt / "res", before=before)
     assert snapshot(mnt / "filler.bin") == filler
@@ -148,7 +155,7 @@ def test_next_run_cleans_leftovers_and_replaces_whole(tmp_path):
     (tmp_path / f".{OUT}.tmp-{dead}-abc123").mkdir()
     (tmp_path / f".{OUT}.tmp-{dead}-abc123" / "summary.json").write_text("{}")
     fake_previous_output(tmp_path / f".{OUT}.old-{dead}")
-    res = run_cli((*RUN, "--out", OUT, "--no-report"), tmp_path)
+    res = run_inproc((*RUN, "--out", OUT, "--no-report"), tmp_path)
     assert res.rc == 0, res.show()
     assert not leftovers(tmp_path), leftovers(tmp_path)
     doc = _complete_output(tmp_path / OUT)
@@ -163,7 +170,7 @@ def previous_run(tmp_path_factory) -> Path:
     """One real, finished run (no report): the previous output the killed runs must not lose."""
     d = tmp_path_factory.mktemp("previous")
     _spec(d)
-    res = run_cli((*RUN, "--out", OUT, "--no-report", "--seed", "1"), d)
+    res = run_inproc((*RUN, "--out", OUT, "--no-report", "--seed", "1"), d)
     assert res.rc == 0, res.show()
     return d / OUT
 
@@ -194,7 +201,7 @@ def test_sigkill_then_rerun(tmp_path, previous_run, delay):
         assert len(hidden) == 1 and snapshot(hidden[0]) == before
     elif now != before:  # the run finished before the kill: a whole new output
         assert _complete_output(out)["seed"] == 2
-    res = run_cli((*RUN, "--out", OUT, "--no-report", "--seed", "3"), tmp_path)
+    res = run_inproc((*RUN, "--out", OUT, "--no-report", "--seed", "3"), tmp_path)
     assert res.rc == 0, res.show()
     assert not leftovers(tmp_path), f"leftovers after the rerun: {leftovers(tmp_path)}"
     assert _complete_output(out)["seed"] == 3

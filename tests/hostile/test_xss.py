@@ -5,6 +5,8 @@ Every user-written field (project name, option names and descriptions,
 ``<img onerror>``, a ``javascript:`` link, a newline + ``# heading`` and a
 newline + table row.  A small study and a 2-project batch are run with reports;
 no payload may survive raw in report.html, portfolio.html or report.md.
+Both run in this process (``_harness.run_inproc``: the console script's
+``main``): what is tested is what the reports contain, not a process.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile._harness import dumps_toml, history_rows, history_spec, run_cli
+from tests.hostile._harness import dumps_toml, history_rows, history_spec, run_inproc
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +119,7 @@ def _check_md(path: Path) -> None:
 def test_single_run_reports_inert(tmp_path):
     """report.html and report.md of one study: no payload raw."""
     _write(tmp_path, "spec.toml", "proj")
-    res = run_cli(("run", "spec.toml", "--out", "out", "--draws", "200", "-q"), tmp_path)
+    res = run_inproc(("run", "spec.toml", "--out", "out", "--draws", "200", "-q"), tmp_path)
     assert res.rc == 0, res.show()
     _check_html(tmp_path / "out" / "report.html")
     _check_md(tmp_path / "out" / "report.md")
@@ -132,7 +134,7 @@ def test_batch_reports_inert(tmp_path):
     """portfolio.html and every project's report.html / report.md: no payload raw."""
     _write(tmp_path, "a.toml", "projA")
     (tmp_path / "b.toml").write_text(dumps_toml(_hostile_spec("projB")), encoding="utf-8")
-    res = run_cli(
+    res = run_inproc(
         ("batch", "a.toml", "b.toml", "--out", "out", "--workers", "0", "--draws", "200", "-q"),
         tmp_path,
     )
