@@ -142,7 +142,13 @@ def _add_sensitivity(ds: xr.Dataset, result: StudyResult, opts: list[str]) -> No
 
 
 def _save(fig, path: Path) -> str:
-    fig.savefig(path, dpi=110)
+    import warnings
+
+    with warnings.catch_warnings():
+        # very long option or input names can leave constrained layout no room: the figure is
+        # still drawn (labels overlap), which beats a warning on the user's terminal
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        fig.savefig(path, dpi=110)
     return path.name
 
 
