@@ -121,6 +121,7 @@ def test_single_run_reports_inert(tmp_path):
     _write(tmp_path, "spec.toml", "proj")
     res = run_inproc(("run", "spec.toml", "--out", "out", "--draws", "200", "-q"), tmp_path)
     assert res.rc == 0, res.show()
+    assert "UserWarning" not in res.stderr, res.show()  # long names: no layout warning
     _check_html(tmp_path / "out" / "report.html")
     _check_md(tmp_path / "out" / "report.md")
     # the payloads were rendered (as text): the test looked at the right fields
