@@ -379,7 +379,9 @@ def main() -> None:
     prof = week_profiles()
     auto = FleetConfig(provisioning="autoscale", profiles=prof)
     now(x[:10], monthly=False, irr=True, fleet=auto)  # compile / load
-    print("2. fleet model, metrics + IRR, vs the average (cloud) mode of the same inputs (target <= 3x):")
+    print(
+        "2. fleet model, metrics + IRR, vs the average (cloud) mode of the same inputs (target <= 3x):"
+    )
     for commitments in (False, True):
         xf = with_fleet(x, commitments=commitments)
         avg = cpu_best(lambda xf=xf: now(xf, monthly=False, irr=True), rep)

@@ -156,8 +156,10 @@ def _irr(cf, cum, horizon):
     The IRR is reported only where it is unique: the cash flows (Descartes'
     rule of signs) or the cumulative cash flows (Norström 1972) change sign
     exactly once.  Solves ``f(v) = Σ cf[t] v^t = 0`` for the monthly discount
-    factor ``v = 1 / (1 + m)`` on ``m ∈ [-0.5, 2]`` by Newton steps safeguarded
-    with bisection, and returns ``(1 + m)^12 - 1``.
+    factor ``v = 1 / (1 + m)`` on ``m ∈ [-0.5, 2]`` by Newton steps from ``v = 1``
+    safeguarded with bisection, and returns ``(1 + m)^12 - 1``.  It stops when a
+    Newton step moves ``v`` by less than ``1e-12 v`` (about 8 steps on the
+    benchmark's draws), so the IRR is within about ``12 (1 + IRR) 1e-12`` of the root.
     """
     if _sign_changes(cf, horizon) != 1 and (
         _sign_changes(cum, horizon) != 1 or cum[horizon] == 0.0
@@ -195,11 +197,14 @@ def _irr(cf, cum, horizon):
         else:
             hi = v
         nv = v - f / df if df != 0.0 else 0.5 * (lo + hi)
-        if not (min(lo, hi) < nv < max(lo, hi)):
-            nv = 0.5 * (lo + hi)
+        # converged: tested before the safeguard, since v itself is now an end of the
+        # bracket and a last step of ~0 may land on or just past it (which used to
+        # restart bisection over the whole bracket, ~30 halvings to the same root)
         if abs(nv - v) < 1e-12 * v:
             v = nv
             break
+        if not (min(lo, hi) < nv < max(lo, hi)):
+            nv = 0.5 * (lo + hi)
         v = nv
     return (1.0 / v) ** 12 - 1.0
 
