@@ -346,15 +346,23 @@ def main() -> None:
     def ns(s: float) -> str:
         return f"{s / dm * 1e9:6.1f} ns/draw-month"
 
-    def line(label, f_now, f_old, ref=None, ref_label=""):
-        s = cpu_best(f_now, rep)
+    def line(label, f_now, f_old, f_ref=None, ref_label=""):
+        """Time ``f_now`` (and ``f_old``, ``f_ref``) interleaved, repeat by repeat, so that a
+        change of the machine's load between them does not tilt their ratios."""
+        fs = [f_now] + ([f_ref] if f_ref is not None else []) + ([f_old] if before else [])
+        best = [math.inf] * len(fs)
+        for _ in range(rep):
+            for k, f in enumerate(fs):
+                best[k] = min(best[k], cpu_best(f, 1))
+        s = best[0]
         out = f"  {label}: {ns(s)}"
-        if ref is not None:
+        if f_ref is not None:
+            ref = best[1]
             out += f"  {s / ref:5.2f}x {ref_label}"
-        if f_old is not None and before is not None:
-            s_old = cpu_best(f_old, rep)
+        if before is not None:
+            s_old = best[-1]
             out += f"  | before {ns(s_old)}"
-            if ref is not None:
+            if f_ref is not None:
                 out += f" {s_old / ref:5.2f}x"
             out += f"  (before/now {s_old / s:4.2f})"
         print(out)
@@ -372,7 +380,7 @@ def main() -> None:
             label,
             lambda m=monthly, i=irr: now(x, monthly=m, irr=i),
             lambda m=monthly, i=irr: old(x, monthly=m, irr=i),
-            s_fused,
+            fused,
             "the fused loop",
         )
 
@@ -384,20 +392,20 @@ def main() -> None:
     )
     for commitments in (False, True):
         xf = with_fleet(x, commitments=commitments)
-        avg = cpu_best(lambda xf=xf: now(xf, monthly=False, irr=True), rep)
         label = "with commitments" if commitments else "no commitments  "
-        print(f"  {label}: average {ns(avg)}")
         line(
-            "    autoscale, 168 slots",
+            f"  {label}, autoscale, 168 slots",
             lambda xf=xf: now(xf, monthly=False, irr=True, fleet=auto),
             lambda xf=xf: old(xf, monthly=False, irr=True, fleet=auto),
-            avg,
+            lambda xf=xf: now(xf, monthly=False, irr=True),
             "the average",
         )
     print("3. on-prem model (both fleets owned), metrics + IRR, vs the average (cloud) mode:")
     xo = with_onprem(with_fleet(x, commitments=False))
-    avg = cpu_best(lambda: now(xo, monthly=False, irr=True), rep)
-    print(f"  average (cloud): {ns(avg)}")
+
+    def avg():
+        return now(xo, monthly=False, irr=True)
+
     line(
         "  autoscale (cloud), 168 slots",
         lambda: now(xo, monthly=False, irr=True, fleet=auto),
