@@ -353,6 +353,8 @@ _ORDER_SLACK = 1.0 + 1e-12
 def fleet_slots(policy, x, w, w_max, floor, q, varied, out):
     """Instances in each slot of one month, in one pass: ``(Σ n_j, Σ n_j q_j, max n_j)``.
 
+    ``w_max`` must be ``max_j w_j``: the peak is taken from it, not from a scan.
+
     As :func:`slot_instances`, except that the average policy's fractional
     fleet is floored slot by slot, ``n_j = max(x w_j, m)`` (an owned fleet has
     no month-level floor to share; a rented autoscaled fleet's is the same
@@ -362,22 +364,41 @@ def fleet_slots(policy, x, w, w_max, floor, q, varied, out):
     p = w.shape[0]
     total = 0.0
     cap = 0.0
-    peak = 0.0
-    n_peak = max(_whole(x * w_max), floor)
-    for j in range(p):
-        if policy == POLICY_AUTOSCALE:
+    # one tight loop per case (no branch or max inside, so that it vectorizes); the
+    # peak is the busiest slot's, w_max = max_j w_j (x w, ⌈·⌉ and max are monotone)
+    if policy == POLICY_AVERAGE:
+        peak = max(x * w_max, floor)
+        if varied:
+            for j in range(p):
+                n = max(x * w[j], floor)
+                out[j] = n
+                total += n
+                cap += n * q[j]
+            return total, cap, peak
+        for j in range(p):
+            n = max(x * w[j], floor)
+            out[j] = n
+            total += n
+        return total, total, peak
+    peak = max(_whole(x * w_max), floor)
+    if policy == POLICY_PEAK:
+        for j in range(p):
+            out[j] = peak
+            total += peak
+            cap += peak * q[j]
+        return total, cap if varied else total, peak
+    if varied:
+        for j in range(p):
             n = max(_whole(x * w[j]), floor)
-        elif policy == POLICY_PEAK:
-            n = n_peak
-        else:
-            n = x * w[j]
-            if n < floor:
-                n = floor
+            out[j] = n
+            total += n
+            cap += n * q[j]
+        return total, cap, peak
+    for j in range(p):
+        n = max(_whole(x * w[j]), floor)
         out[j] = n
         total += n
-        cap += n * q[j] if varied else n
-        peak = max(peak, n)
-    return total, cap, peak
+    return total, total, peak
 
 
 @_jit(inline="always")
