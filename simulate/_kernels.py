@@ -156,8 +156,10 @@ def _irr(cf, cum, horizon):
     The IRR is reported only where it is unique: the cash flows (Descartes'
     rule of signs) or the cumulative cash flows (Norström 1972) change sign
     exactly once.  Solves ``f(v) = Σ cf[t] v^t = 0`` for the monthly discount
-    factor ``v = 1 / (1 + m)`` on ``m ∈ [-0.5, 2]`` by Newton steps safeguarded
-    with bisection, and returns ``(1 + m)^12 - 1``.
+    factor ``v = 1 / (1 + m)`` on ``m ∈ [-0.5, 2]`` by Newton steps from ``v = 1``
+    safeguarded with bisection, and returns ``(1 + m)^12 - 1``.  It stops when a
+    Newton step moves ``v`` by less than ``1e-12 v`` (about 8 steps on the
+    benchmark's draws), so the IRR is within about ``12 (1 + IRR) 1e-12`` of the root.
     """
     if _sign_changes(cf, horizon) != 1 and (
         _sign_changes(cum, horizon) != 1 or cum[horizon] == 0.0
@@ -195,11 +197,14 @@ def _irr(cf, cum, horizon):
         else:
             hi = v
         nv = v - f / df if df != 0.0 else 0.5 * (lo + hi)
-        if not (min(lo, hi) < nv < max(lo, hi)):
-            nv = 0.5 * (lo + hi)
+        # converged: tested before the safeguard, since v itself is now an end of the
+        # bracket and a last step of ~0 may land on or just past it (which used to
+        # restart bisection over the whole bracket, ~30 halvings to the same root)
         if abs(nv - v) < 1e-12 * v:
             v = nv
             break
+        if not (min(lo, hi) < nv < max(lo, hi)):
+            nv = 0.5 * (lo + hi)
         v = nv
     return (1.0 / v) ** 12 - 1.0
 
@@ -345,30 +350,59 @@ _ORDER_SLACK = 1.0 + 1e-12
 
 
 @_jit(inline="always")
-def owned_requirement(policy, x, w, w_max, floor, q, varied, out):
-    """Instances an owned fleet needs in each slot of one month: ``(Σ n_j, Σ n_j q_j, max n_j)``.
+def fleet_slots(policy, x, w, w_max, floor, q, varied, out):
+    """Instances in each slot of one month, in one pass: ``(Σ n_j, Σ n_j q_j, max n_j)``.
+
+    ``w_max`` must be ``max_j w_j``: the peak is taken from it, not from a scan.
 
     As :func:`slot_instances`, except that the average policy's fractional
     fleet is floored slot by slot, ``n_j = max(x w_j, m)`` (an owned fleet has
-    no month-level floor to share).  ``q_j = g_j / g`` (used when ``varied``)
-    weighs the full-speed capacity.
+    no month-level floor to share; a rented autoscaled fleet's is the same
+    ``max(⌈x w_j⌉, m)`` either way).  ``q_j = g_j / g`` (used when ``varied``)
+    weighs the full-speed capacity ``Σ n_j q_j`` (``Σ n_j`` when not varied).
     """
     p = w.shape[0]
-    slot_instances(policy, x, w, w_max, floor, out)
     total = 0.0
     cap = 0.0
-    peak = 0.0
+    # one tight loop per case (no branch or max inside, so that it vectorizes); the
+    # peak is the busiest slot's, w_max = max_j w_j (x w, ⌈·⌉ and max are monotone)
+    if policy == POLICY_AVERAGE:
+        peak = max(x * w_max, floor)
+        if varied:
+            for j in range(p):
+                n = max(x * w[j], floor)
+                out[j] = n
+                total += n
+                cap += n * q[j]
+            return total, cap, peak
+        for j in range(p):
+            n = max(x * w[j], floor)
+            out[j] = n
+            total += n
+        return total, total, peak
+    peak = max(_whole(x * w_max), floor)
+    if policy == POLICY_PEAK:
+        for j in range(p):
+            out[j] = peak
+            total += peak
+            cap += peak * q[j]
+        return total, cap if varied else total, peak
+    if varied:
+        for j in range(p):
+            n = max(_whole(x * w[j]), floor)
+            out[j] = n
+            total += n
+            cap += n * q[j]
+        return total, cap, peak
     for j in range(p):
-        if policy == POLICY_AVERAGE and out[j] < floor:
-            out[j] = floor
-        total += out[j]
-        cap += out[j] * q[j] if varied else out[j]
-        peak = max(peak, out[j])
-    return total, cap, peak
+        n = max(_whole(x * w[j]), floor)
+        out[j] = n
+        total += n
+    return total, total, peak
 
 
 @_jit(inline="always")
-def owned_month(t, n, state, arrivals, lot, lead, horizon):
+def owned_month(t, n, total, peak, state, arrivals, lot, lead, horizon):
     """One month of an owned fleet: arrivals, the ordering rule, then the hours.
 
     Parameters
@@ -377,6 +411,9 @@ def owned_month(t, n, state, arrivals, lot, lead, horizon):
         Month, 1-based.
     n : float64[P]
         Instances required in each slot.
+    total, peak : float
+        ``Σ_j n_j`` and ``max_j n_j`` (the caller has them from the pass that
+        filled ``n``).
     state : float64[2]
         ``[owned, on_order]``: instances in service and ordered but not
         arrived; updated in place.
@@ -396,15 +433,15 @@ def owned_month(t, n, state, arrivals, lot, lead, horizon):
         Lots ordered (and paid) this month: ``⌈(max_j n_j - owned - on_order) / lot⌉``
         when the peak requirement exceeds what is owned and on order, else 0.
     busy, idle, burst : float
-        Instance-hours of owned instances serving, owned instances idle, and
-        load above the owned fleet (burst to cloud).
+        Instance-hours of owned instances serving, ``(h/P) Σ_j min(n_j, owned)``,
+        owned instances idle, and load above the owned fleet (burst to cloud),
+        ``(h/P) Σ_j max(n_j - owned, 0)``.  When the owned fleet covers the
+        peak (the usual month) they are ``(h/P) total`` and 0, without a pass
+        over the slots.
     """
     p = n.shape[0]
     state[0] += arrivals[t]
     state[1] -= arrivals[t]
-    peak = n[0]
-    for j in range(1, p):
-        peak = max(peak, n[j])
     have = state[0] + state[1]
     lots = 0.0
     if peak > have * _ORDER_SLACK:
@@ -420,11 +457,44 @@ def owned_month(t, n, state, arrivals, lot, lead, horizon):
     owned = state[0]
     busy = 0.0
     burst = 0.0
-    for j in range(p):
-        busy += min(n[j], owned)
-        burst += max(n[j] - owned, 0.0)
+    if peak <= owned:  # min(n_j, owned) = n_j, max(n_j - owned, 0) = 0 exactly
+        busy = total
+    else:
+        for j in range(p):
+            busy += min(n[j], owned)
+            burst += max(n[j] - owned, 0.0)
     rep = HOURS_PER_MONTH / p
     return lots, busy * rep, (owned * p - busy) * rep, burst * rep
+
+
+#: Columns of an owned fleet's running totals (``acc[k]``, see :func:`_owned_step`).
+_A_RUN, _A_ENERGY, _A_BURST, _A_LOTS, _A_FIRST = 0, 1, 2, 3, 4
+_N_ACC = 5
+
+
+@_jit(inline="always")
+def _owned_step(
+    t, n, total, peak, state, arrivals, acc, lot, lead, horizon, unit_price, kw_busy, kw_idle,
+    energy_price, burst_price,
+):  # fmt: skip
+    """One month of an owned fleet (:func:`owned_month`) and its cash: ``(cash, lots)``.
+
+    Energy ``E = (busy kW_busy + idle kW_idle) e_t`` (``e_t`` in $ per IT kWh,
+    the PUE included), running cost ``E + burst · burst_price``, cash
+    ``lots · lot · unit_price`` + running cost.  Adds to the fleet's running
+    totals ``acc``: running cost, energy, burst hours, lots, and sets the first
+    purchase month (``acc[_A_FIRST]``, inf until a lot is bought).
+    """
+    lots, busy, idle, over = owned_month(t, n, total, peak, state, arrivals, lot, lead, horizon)
+    en = (busy * kw_busy + idle * kw_idle) * energy_price
+    run = en + over * burst_price
+    acc[_A_RUN] += run
+    acc[_A_ENERGY] += en
+    acc[_A_BURST] += over
+    acc[_A_LOTS] += lots
+    if lots > 0.0 and acc[_A_FIRST] == np.inf:
+        acc[_A_FIRST] = float(t)
+    return lots * lot * unit_price + run, lots
 
 
 @_jit(inline="always")
@@ -482,6 +552,7 @@ def _simulate_draw(
     nop,
     arr,
     st,
+    acc,
 ):
     horizon = demand.shape[1]
     n_paths = demand.shape[0]
@@ -599,17 +670,12 @@ def _simulate_draw(
             st[k, 1] = 0.0
             for m in range(horizon + 1):
                 arr[k, m] = 0.0
-    lots0 = 0.0
-    lots1 = 0.0
-    first0 = np.inf
-    first1 = np.inf
-    energy0 = 0.0
-    energy1 = 0.0
-    burst0 = 0.0
-    burst1 = 0.0
-    extra0 = 0.0  # energy + burst spend, the TCO's running costs of the owned fleets
-    extra1 = 0.0
-    extra_full = 0.0
+    # per owned fleet: energy + burst spend (the TCO's running costs), energy, burst
+    # hours, lots bought, first purchase month (see _owned_step)
+    for k in range(3):
+        for col in range(_N_ACC - 1):
+            acc[k, col] = 0.0
+        acc[k, _A_FIRST] = np.inf
     salv0 = 0.0
     salv1 = 0.0
     dep0 = 0.0
@@ -668,6 +734,8 @@ def _simulate_draw(
     vmonth = 1.0 / (1.0 + discount) ** (1.0 / 12.0)
     dfac = 1.0
     z2 = 0.0
+    tot0 = 0.0  # Σ_j n_j of the owned fleets' month
+    tot1 = 0.0
     for t in range(1, horizon + 1):
         # standard normal shock of month t: Box-Muller, one pair of uniforms per two months
         if t % 2 == 1:
@@ -685,10 +753,8 @@ def _simulate_draw(
         f = min(1.0, max(0.0, commit_months - (t - 1)))
         commit = f > 0.0
         if onprem0:
-            g0, cp0, n0 = owned_requirement(
-                policy, d / k0 / HOURS_PER_MONTH, bw0, s_max, m0, q, False, nb0
-            )
-            g0 *= rep_h
+            tot0, cp0, n0 = fleet_slots(policy, d / k0 / HOURS_PER_MONTH, bw0, s_max, m0, q, False, nb0)
+            g0 = tot0 * rep_h
             cp0 *= rep_h
             # a cloud commitment is all stranded behind an owned fleet
             c0 = f * commit_n * HOURS_PER_MONTH * commit_price * (1.0 - recovery)
@@ -722,10 +788,10 @@ def _simulate_draw(
             cp1 = 0.0
             c1 = d * api_price
         elif onprem1:
-            g1, cp1, n1 = owned_requirement(
+            tot1, cp1, n1 = fleet_slots(
                 policy, d / k1 / HOURS_PER_MONTH, bw1, r1_max, m1, q, varied, nb1
             )
-            g1 *= rep_h
+            g1 = tot1 * rep_h
             cp1 *= rep_h
             c1 = 0.0  # plus the stranded commitment, below
         elif policy == POLICY_AVERAGE and not commit and not varied:
@@ -804,43 +870,49 @@ def _simulate_draw(
             e_t = pue_energy * math.exp((t - 1) * energy_drift)  # $ per IT kWh
             b_t_price = burst_rel * price  # burst $ per instance-hour
             if onprem0:
-                lots, busy, idle, over = owned_month(t, nb0, st[0], arr[0], lot, lead, horizon)
-                en = (busy * kw_busy + idle * kw_idle) * e_t
-                run = en + over * b_t_price
-                cash0 = lots * lot * hw_price + run
-                extra0 += run
-                energy0 += en
-                burst0 += over
-                lots0 += lots
-                if lots > 0.0 and first0 == np.inf:
-                    first0 = float(t)
+                cash0, lots = _owned_step(
+                    t, nb0, tot0, n0, st[0], arr[0], acc[0], lot, lead, horizon, hw_price,
+                    kw_busy, kw_idle, e_t, b_t_price,
+                )  # fmt: skip
                 if store:
                     series[S_OWNED0, i, t - 1] = st[0, 0]
                     series[S_BOUGHT0, i, t - 1] = lots * lot
-            # the optimized option as operated: share a on the optimized fleet
-            for j in range(n_slots):
-                v = 0.0
-                if onprem0:
-                    v += (1.0 - a) * nb0[j]
-                if onprem1:
-                    v += a * nb1[j]
-                nop[j] = v
-            lots, busy, idle, over = owned_month(t, nop, st[1], arr[1], lot, lead, horizon)
-            en = (busy * kw_busy + idle * kw_idle) * e_t
-            run = en + over * b_t_price
-            cash1 = lots * lot * hw_price + run
-            extra1 += run
-            energy1 += en
-            burst1 += over
-            lots1 += lots
-            if lots > 0.0 and first1 == np.inf:
-                first1 = float(t)
+            # the optimized option as operated: share a on the optimized fleet,
+            # 1 - a on the baseline's (a = 0 or 1 reuse a fleet: the same numbers)
+            if onprem1 and a == 1.0:
+                cash1, lots = _owned_step(
+                    t, nb1, tot1, n1, st[1], arr[1], acc[1], lot, lead, horizon, hw_price,
+                    kw_busy, kw_idle, e_t, b_t_price,
+                )  # fmt: skip
+            elif onprem0 and a == 0.0:
+                cash1, lots = _owned_step(
+                    t, nb0, tot0, n0, st[1], arr[1], acc[1], lot, lead, horizon, hw_price,
+                    kw_busy, kw_idle, e_t, b_t_price,
+                )  # fmt: skip
+            else:
+                tot_op = 0.0
+                peak_op = 0.0
+                for j in range(n_slots):
+                    v = 0.0
+                    if onprem0:
+                        v += (1.0 - a) * nb0[j]
+                    if onprem1:
+                        v += a * nb1[j]
+                    nop[j] = v
+                    tot_op += v
+                    peak_op = max(peak_op, v)
+                cash1, lots = _owned_step(
+                    t, nop, tot_op, peak_op, st[1], arr[1], acc[1], lot, lead, horizon,
+                    hw_price, kw_busy, kw_idle, e_t, b_t_price,
+                )  # fmt: skip
             if store:
                 series[S_OWNED1, i, t - 1] = st[1, 0]
                 series[S_BOUGHT1, i, t - 1] = lots * lot
-            if onprem1:
-                lots, busy, idle, over = owned_month(t, nb1, st[2], arr[2], lot, lead, horizon)
-                extra_full += (busy * kw_busy + idle * kw_idle) * e_t + over * b_t_price
+            if onprem1:  # the optimized fleet as if live all along: its running cost
+                _owned_step(
+                    t, nb1, tot1, n1, st[2], arr[2], acc[2], lot, lead, horizon, hw_price,
+                    kw_busy, kw_idle, e_t, b_t_price,
+                )  # fmt: skip
             if t == horizon:
                 if onprem0:
                     dep0, salv0 = owned_book(
@@ -860,14 +932,6 @@ def _simulate_draw(
             if store:
                 series[S_COST0, i, t - 1] = c0 + cash0
                 series[S_COST1, i, t - 1] = a * c1 + (1.0 - a) * c0 + cash1
-                if not onprem0:
-                    series[S_OWNED0, i, t - 1] = 0.0
-                    series[S_BOUGHT0, i, t - 1] = 0.0
-        elif store:
-            series[S_OWNED0, i, t - 1] = 0.0
-            series[S_OWNED1, i, t - 1] = 0.0
-            series[S_BOUGHT0, i, t - 1] = 0.0
-            series[S_BOUGHT1, i, t - 1] = 0.0
     if owned:
         # the owned fleets' cash: purchases, energy, burst, salvage (own[t], baseline - option)
         dfac = 1.0
@@ -883,8 +947,8 @@ def _simulate_draw(
     npv = dcum[horizon]
     if owned:
         # TCO counts the owned fleets' depreciation, not their purchases and salvage
-        tco0 += extra0 + dep0
-        cost1_full += extra_full + dep_full
+        tco0 += acc[0, _A_RUN] + dep0
+        cost1_full += acc[2, _A_RUN] + dep_full
 
     metrics[i, M_ROI] = (gain - invest) / invest if invest != 0.0 else np.nan
     metrics[i, M_NPV] = npv
@@ -893,7 +957,7 @@ def _simulate_draw(
     metrics[i, M_IRR] = _irr(cf, cum, horizon) if want_irr else np.nan
     metrics[i, M_TCO0] = tco0
     if owned:
-        metrics[i, M_TCO1] = blend1 + extra1 + dep1 + invest
+        metrics[i, M_TCO1] = blend1 + acc[1, _A_RUN] + dep1 + invest
     else:
         metrics[i, M_TCO1] = tco0 - savings + invest
     metrics[i, M_CPM0] = tco0 / total_demand * 1e6 if total_demand > 0.0 else np.nan
@@ -911,19 +975,20 @@ def _simulate_draw(
     metrics[i, M_UTIL1] = total_demand / (cap1 * tau0 * g * 3600.0) if cap1 > 0.0 else np.nan
     metrics[i, M_STRANDED0] = stranded0
     metrics[i, M_STRANDED1] = stranded1
-    metrics[i, M_LOTS0] = lots0
-    metrics[i, M_LOTS1] = lots1
+    first0 = acc[0, _A_FIRST]
+    metrics[i, M_LOTS0] = acc[0, _A_LOTS]
+    metrics[i, M_LOTS1] = acc[1, _A_LOTS]
     metrics[i, M_FIRST0] = first0
-    metrics[i, M_FIRST1] = first1
-    metrics[i, M_DEFER] = first1 - first0 if first0 < np.inf else np.nan
-    metrics[i, M_CAPEX0] = lots0 * lot * hw_price
-    metrics[i, M_CAPEX1] = lots1 * lot * hw_price
+    metrics[i, M_FIRST1] = acc[1, _A_FIRST]
+    metrics[i, M_DEFER] = acc[1, _A_FIRST] - first0 if first0 < np.inf else np.nan
+    metrics[i, M_CAPEX0] = acc[0, _A_LOTS] * lot * hw_price
+    metrics[i, M_CAPEX1] = acc[1, _A_LOTS] * lot * hw_price
     metrics[i, M_SALVAGE0] = salv0
     metrics[i, M_SALVAGE1] = salv1
-    metrics[i, M_ENERGY0] = energy0
-    metrics[i, M_ENERGY1] = energy1
-    metrics[i, M_BURST0] = burst0
-    metrics[i, M_BURST1] = burst1
+    metrics[i, M_ENERGY0] = acc[0, _A_ENERGY]
+    metrics[i, M_ENERGY1] = acc[1, _A_ENERGY]
+    metrics[i, M_BURST0] = acc[0, _A_BURST]
+    metrics[i, M_BURST1] = acc[1, _A_BURST]
 
 
 @_jit(parallel=True)
@@ -977,7 +1042,9 @@ def simulate_kernel(
     metrics : float64[n_draws, N_METRICS]
         Output, per-draw metrics in the ``M_*`` order.
     series : float64[N_SERIES, n_draws, horizon] or [N_SERIES, 0, 0]
-        Output, monthly series in the ``S_*`` order (skipped when empty).
+        Output, monthly series in the ``S_*`` order (skipped when empty); must be
+        zero on entry: a rented fleet's owned and purchased instances stay zero
+        and are not written.  Each value is written once, month by month.
     """
     n = inputs.shape[0]
     horizon = demand.shape[1]
@@ -1000,6 +1067,7 @@ def simulate_kernel(
         nop = np.empty(n_slots)
         arr = np.empty((4, horizon + 1))
         st = np.empty((3, 2))
+        acc = np.empty((3, _N_ACC))
         stop = min(n, (c + 1) * _DRAWS_PER_CHUNK)
         for i in range(c * _DRAWS_PER_CHUNK, stop):
             _simulate_draw(
@@ -1033,4 +1101,5 @@ def simulate_kernel(
                 nop,
                 arr,
                 st,
+                acc,
             )

@@ -491,7 +491,9 @@ def _simulate_unchecked(
     n = inputs.shape[0]
     horizon = demand.shape[1]
     metrics = np.empty((n, L.N_METRICS))
-    series = np.empty((L.N_SERIES, n, horizon) if monthly else (L.N_SERIES, 0, 0))
+    # zeros: the kernel leaves the rows that stay zero (a rented fleet's owned and
+    # purchased instances) untouched, so their pages are never written
+    series = np.zeros((L.N_SERIES, n, horizon) if monthly else (L.N_SERIES, 0, 0))
     ps = seed if price_seed is None else price_seed
     fl = _DEFAULT_FLEET if fleet is None else fleet
     if draw_ids is None:
