@@ -267,9 +267,8 @@ def _options(wb, doc: Mapping[str, Any], money: str) -> None:
     if comp:
         s.append([])
         s.append(["P(best) of doing nothing", comp["prob_best"].get("do nothing")], [None, PCT])
-        s.append(
-            ["ranked by mean NPV; P(best): share of draws where the option has the highest NPV"]
-        )
+        ranked = comp.get("criterion_text", "ranked by mean NPV")
+        s.append([f"{ranked}; P(best): share of draws where the option has the highest NPV"])
     s.widths([24, 10, 16, 16, 12, 18, 12, 14, 10])
 
 
