@@ -237,3 +237,19 @@ def test_batch_table_sets_rank_by(tmp_path):
     a, b = projects_from_table(template, table)
     assert a.error is None and a.spec.decision.rank_by == "p50"
     assert b.spec is None and "decision.rank_by" in b.error and "worst" in b.error
+
+
+@pytest.mark.parametrize("rank_by", ["mean", "p50"])
+def test_tail_driven_warning_points_at_rank_by(rank_by):
+    raw = no_history_raw("quantization", draws=500)
+    # a benefit with a very heavy right tail: a few draws carry the mean (lognormal s = 2.5
+    # has excess kurtosis ~1e10; the rule flags kurtosis > 6 or a top-1 % share > 10 %)
+    raw["indirect"] = {"benefit_per_month": {"dist": "lognormal", "median": 2000, "sigma": 2.5}}
+    raw["decision"]["rank_by"] = rank_by
+    doc = summary(run_study(spec_from_dict(raw), sensitivity=False))
+    assert doc["diagnostics"]["tail"]["tail_driven"]
+    (warning,) = [w for w in doc["diagnostics"]["warnings"] if w.startswith("Tail-driven mean")]
+    if rank_by == "mean":
+        assert 'set [decision] rank_by = "p50"' in warning
+    else:
+        assert 'options are ranked by P50 NPV (rank_by = "p50")' in warning
