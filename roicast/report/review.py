@@ -16,6 +16,11 @@ inputs alone.
   their medians (the tornado's basis, at seven points instead of two).
 * :func:`rule_voi` / :func:`pilots` — value of information and of the spec's
   ``[[pilot]]`` measurements under the configured decision rule.
+* :func:`decide_metrics`, :func:`criterion_value` — the go/no-go rule and the
+  ``[decision] rank_by`` criterion (mean, P50 or CVaR10 NPV) that ranks options.
+* :func:`demand_volume` — the ``demand`` input's rank as a total volume over the
+  horizon (the q-quantile of the forecast paths' totals), used wherever demand
+  is shown (:func:`add_demand_volumes`, :func:`demand_summary`).
 * :func:`drivers_in_words`, :func:`correlations`, :func:`diagnostics`,
   :func:`option_inputs`, :func:`basis` — the texts a reader needs to trust
   the numbers on one page.
@@ -845,7 +850,8 @@ def rule_voi(result: StudyResult, option: str) -> dict[str, Any] | None:
     """EVPI / EVPPI of ``option`` under the configured rule (:func:`roicast.sensitivity.voi_for_rule`).
 
     The rule's P(NPV > 0) condition is valued by its preposterior
-    :math:`P(\\text{NPV} > 0 \\mid x)`; conditions on payback or P10 NPV are not.
+    :math:`P(\\text{NPV} > 0 \\mid x)`; conditions on payback, P10 NPV or the
+    ``rank_by`` criterion are not.
     """
     free = result.sample.free_inputs(option)
     npv = result.options[option].metrics["npv"].values

@@ -100,7 +100,12 @@ def _scenarios(res: OptionAnalysis, npv: np.ndarray, roi: np.ndarray) -> dict[st
 
 
 def option_summary(res: OptionAnalysis, result: StudyResult) -> dict[str, Any]:
-    """Headline numbers of one option."""
+    """Headline numbers of one option.
+
+    ``criterion`` is the value of ``[decision] rank_by`` that ranks it
+    (:func:`roicast.report.review.criterion`); every demand rank is paired with
+    its total volume over the horizon (:func:`roicast.report.review.add_demand_volumes`).
+    """
     m = res.metrics
     horizon = result.horizon
     npv = m["npv"].values
