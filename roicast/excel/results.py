@@ -214,6 +214,11 @@ def _tornado(wb, doc: Mapping[str, Any], money: str) -> None:
             f"mean NPV of option {doc.get('option')!r} with one input at its low / high quantile, others at the median"
         ]
     )
+    dv = doc.get("demand_volume")
+    if dv and any(r["input"] == "demand" for r in rows):
+        s.append(
+            [f"demand: the rank of a forecast path by total volume; {dv['text']} {dv['unit']}"]
+        )
     s.widths([34, 12, 12, 14, 14, 14, 14, 14, 14])
     if not rows:
         return
