@@ -318,9 +318,43 @@ class Indirect(_Section):
 
 
 class Decision(_Section):
+    r"""The go/no-go rule and the criterion that ranks options (``[decision]``).
+
+    Conditions of "go" (every one must pass): :math:`P(\mathrm{NPV} > 0) \ge`
+    ``min_prob_positive_npv``; when set, P50 payback :math:`\le`
+    ``max_payback_p50_months`` and P10 NPV :math:`\ge` ``min_npv_p10``; and,
+    when ``rank_by`` is ``"p50"`` or ``"cvar10"``, the criterion's value
+    :math:`> 0`.
+
+    ``rank_by`` is the central value of an option's NPV draws :math:`x_1..x_n`
+    that ranks options (the recommended option, the options table's order,
+    the value of a combination over its best part):
+
+    * ``"mean"`` (default): :math:`\bar x`, the expected NPV; the choice of a
+      risk-neutral decision maker, and what every study before ``rank_by``
+      used, so existing recommendations and verdicts are unchanged.  When the
+      mean is tail-driven (``diagnostics.tail``), a warning recommends
+      ``rank_by = "p50"``.
+    * ``"p50"``: the median NPV (numpy's linear quantile, as ``npv.p50``);
+      insensitive to a few extreme draws.
+    * ``"cvar10"``: the expected shortfall at 10 %, the mean of the
+      :math:`k = \lceil 0.1 n \rceil` lowest NPV draws,
+      :math:`\frac{1}{k}\sum_{j \le k} x_{(j)}`: the average of the worst
+      decile, for a risk-averse decision maker.
+
+    With the default ``"mean"`` the rule has no criterion condition (the
+    existing verdicts stand; ``P(NPV > 0) ≥ p*`` does not imply a positive
+    mean).
+    """
+
     min_prob_positive_npv: float = Field(0.8, ge=0, le=1)
     max_payback_p50_months: float | None = Field(None, gt=0)
     min_npv_p10: float | None = None
+    rank_by: Literal["mean", "p50", "cvar10"] = Field(
+        "mean",
+        description="what ranks options and, unless `mean`, must be > 0 for a go: "
+        "mean NPV, its median (p50) or the mean of its worst 10 % of draws (cvar10)",
+    )
 
 
 class Simulation(_Section):

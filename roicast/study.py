@@ -785,7 +785,10 @@ def verdict_settled(
     proportion is at least :math:`z = \\Phi^{-1}(\\text{confidence})` binomial
     standard errors from its threshold (one-sided).  The verdict is settled
     when a condition is settled failing (no-go whatever the others) or every
-    condition is settled passing (go).
+    condition is settled passing (go).  With ``rank_by = "p50"`` the condition
+    P50 NPV > 0 is the proportion :math:`P(\text{NPV} > 0)` against 0.5; with
+    ``"cvar10"``, CVaR10 NPV > 0 is settled when it is at least :math:`z` of
+    its standard errors from 0 (:func:`roicast.report.review.cvar_se`).
     """
     from scipy.stats import norm
 
@@ -796,10 +799,18 @@ def verdict_settled(
         conds.append((float((payback <= decision.max_payback_p50_months).mean()), 0.5, True))
     if decision.min_npv_p10 is not None:
         conds.append((float((npv < decision.min_npv_p10).mean()), 0.1, False))
+    rank_by = getattr(decision, "rank_by", "mean")
+    if rank_by == "p50":
+        conds.append((float((npv > 0).mean()), 0.5, True))
     state = []
     for share, target, at_least in conds:
         passed = share >= target if at_least else share <= target
         state.append((passed, _settled(share, target, n, z)))
+    if rank_by == "cvar10":
+        from roicast.report.review import cvar, cvar_se
+
+        value, se = cvar(npv), cvar_se(npv)
+        state.append((value > 0, bool(abs(value) >= z * se) if np.isfinite(se) else False))
     fails_settled = any(s and not p for p, s in state)
     all_pass_settled = all(s and p for p, s in state)
     return {

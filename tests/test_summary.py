@@ -123,7 +123,10 @@ def test_summary_has_the_documented_keys(study, tmp_path):
     assert {"input", "spearman", "contribution", "nonmonotonic"} <= sens["rankings"][0].keys()
     assert {"monthly", "model", "warnings"} <= on_disk["forecast"].keys()
     for bar in on_disk["tornado"]:
-        assert bar.keys() == {"input", "low", "high", "swing", "low_value", "high_value", "base"}
+        assert bar.keys() - {"low_volume", "high_volume", "base_volume"} == {
+            "input", "low", "high", "swing", "low_value", "high_value", "base",
+        }  # fmt: skip
+        assert (bar["input"] == "demand") == ("low_volume" in bar)  # demand rows carry volumes
     assert {"verdict", "rule", "conditions", "reason"} <= on_disk["decision"].keys()
     for c in on_disk["decision"]["conditions"]:
         assert {"value", "threshold", "passed"} <= c.keys()

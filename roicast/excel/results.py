@@ -214,6 +214,11 @@ def _tornado(wb, doc: Mapping[str, Any], money: str) -> None:
             f"mean NPV of option {doc.get('option')!r} with one input at its low / high quantile, others at the median"
         ]
     )
+    dv = doc.get("demand_volume")
+    if dv and any(r["input"] == "demand" for r in rows):
+        s.append(
+            [f"demand: the rank of a forecast path by total volume; {dv['text']} {dv['unit']}"]
+        )
     s.widths([34, 12, 12, 14, 14, 14, 14, 14, 14])
     if not rows:
         return
@@ -267,9 +272,8 @@ def _options(wb, doc: Mapping[str, Any], money: str) -> None:
     if comp:
         s.append([])
         s.append(["P(best) of doing nothing", comp["prob_best"].get("do nothing")], [None, PCT])
-        s.append(
-            ["ranked by mean NPV; P(best): share of draws where the option has the highest NPV"]
-        )
+        ranked = comp.get("criterion_text", "ranked by mean NPV")
+        s.append([f"{ranked}; P(best): share of draws where the option has the highest NPV"])
     s.widths([24, 10, 16, 16, 12, 18, 12, 14, 10])
 
 

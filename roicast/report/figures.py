@@ -178,9 +178,20 @@ def fig_payback(result: StudyResult, options: list[OptionAnalysis]) -> Figure:
 
 
 def fig_tornado(
-    opt: OptionAnalysis, *, output: str = "npv", currency: str = "USD", top: int = 12
+    opt: OptionAnalysis,
+    *,
+    output: str = "npv",
+    currency: str = "USD",
+    top: int = 12,
+    demand: np.ndarray | None = None,
+    unit: str = "requests",
 ) -> Figure:
-    """Tornado chart of the one-at-a-time swings of ``output``."""
+    """Tornado chart of the one-at-a-time swings of ``output``.
+
+    With ``demand`` (the forecast paths, ``(path, month)``) the ``demand`` bar
+    is labelled with total volumes over the horizon in ``unit``
+    (:func:`roicast.report.review.demand_volume`) instead of path ranks.
+    """
     df = opt.tornado[output].head(top).iloc[::-1]
     fig, ax = _new((7.5, 0.45 * max(len(df), 3) + 1.2))
     if df.empty:
@@ -193,11 +204,7 @@ def fig_tornado(
         ax.barh(yi, r["high"] - base, left=base, color=_GREEN, alpha=0.75)
     ax.axvline(base, color="black", lw=1)
     labels = [
-        _plain(
-            f"{name}\n[{input_value(str(name), r['low_value'], currency)} → "
-            f"{input_value(str(name), r['high_value'], currency)}]"
-        )
-        for name, r in df.iterrows()
+        _plain(_tornado_label(str(name), r, currency, demand, unit)) for name, r in df.iterrows()
     ]
     ax.set_yticks(y, labels, fontsize=7)
     if output in ("npv",):
@@ -219,12 +226,37 @@ def fig_tornado(
     return fig
 
 
+def _tornado_label(name: str, r, currency: str, demand: np.ndarray | None, unit: str) -> str:
+    """``input\n[low → high]``; demand as total volume over the horizon when paths are given."""
+    if name == "demand" and demand is not None:
+        from roicast.report.review import demand_volume
+
+        lo, hi = demand_volume(np.array([r["low_value"], r["high_value"]], float), demand)
+        return f"demand: total {unit} over {demand.shape[1]} months\n[{si(lo)} → {si(hi)}]"
+    return (
+        f"{name}\n[{input_value(name, r['low_value'], currency)} → "
+        f"{input_value(name, r['high_value'], currency)}]"
+    )
+
+
+def _spider_label(row: dict) -> str:
+    """The legend entry of one spider line; demand with its total volumes at the ends."""
+    if row["input"] == "demand" and row.get("volumes"):
+        v = row["volumes"]
+        return f"demand (total {row.get('unit', '')}: {si(v[0])} → {si(v[-1])})"
+    return row["input"]
+
+
 def fig_spider(spider: dict, *, currency: str = "USD") -> Figure:
-    """Spider chart: mean NPV against each input's percentile, the others at their medians."""
+    """Spider chart: mean NPV against each input's percentile, the others at their medians.
+
+    The demand line's legend shows the total volume over the horizon at the
+    first and last percentile (``volumes`` of its row in ``spider``).
+    """
     fig, ax = _new((7.5, 4.6))
     pcts = np.array(spider["percentiles"]) * 100
     for row in spider["inputs"]:
-        ax.plot(pcts, row["npv"], marker="o", ms=3, lw=1.5, label=row["input"])
+        ax.plot(pcts, row["npv"], marker="o", ms=3, lw=1.5, label=_plain(_spider_label(row)))
     ax.axhline(0, color="black", lw=1)
     ax.axvline(50, color=_GREY, lw=0.8, ls=":")
     ax.set_xticks(pcts, [f"P{p:.0f}" for p in pcts])

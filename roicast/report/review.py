@@ -16,6 +16,11 @@ inputs alone.
   their medians (the tornado's basis, at seven points instead of two).
 * :func:`rule_voi` / :func:`pilots` — value of information and of the spec's
   ``[[pilot]]`` measurements under the configured decision rule.
+* :func:`decide_metrics`, :func:`criterion_value` — the go/no-go rule and the
+  ``[decision] rank_by`` criterion (mean, P50 or CVaR10 NPV) that ranks options.
+* :func:`demand_volume` — the ``demand`` input's rank as a total volume over the
+  horizon (the q-quantile of the forecast paths' totals), used wherever demand
+  is shown (:func:`add_demand_volumes`, :func:`demand_summary`).
 * :func:`drivers_in_words`, :func:`correlations`, :func:`diagnostics`,
   :func:`option_inputs`, :func:`basis` — the texts a reader needs to trust
   the numbers on one page.
@@ -29,29 +34,47 @@ from typing import Any
 import numpy as np
 
 from roicast.distributions import Distribution
+from roicast.errors import RoicastError
 from roicast.fleet import fleet_config
-from roicast.report._format import input_value, meaningless_ratio, money, pct
+from roicast.report._format import input_value, meaningless_ratio, money, pct, si
 from roicast.sampling import option_evaluator, sample_inputs
-from roicast.sensitivity import evsi_pilot, rankings, tail_diagnostics, voi_for_rule
+from roicast.sensitivity import (
+    evsi_pilot,
+    mc_standard_errors,
+    rankings,
+    tail_diagnostics,
+    voi_for_rule,
+)
 from roicast.simulate import INPUT_NAMES, METRIC_NAMES
 from roicast.simulate.model import _simulate_unchecked
 from roicast.study import StudyResult, summarize_distribution
 
 __all__ = [
     "CORRELATION_RANKING_DRAWS",
+    "CRITERIA",
     "GOAL_SEEK_DRAWS",
     "SPIDER_PERCENTILES",
+    "add_demand_volumes",
     "ask",
     "basis",
+    "break_even_text",
     "combination_terms",
     "correlation_ranking",
     "correlations",
+    "criterion",
+    "criterion_text",
+    "criterion_value",
+    "cvar",
     "decide_metrics",
+    "demand_summary",
+    "demand_volume",
     "diagnostics",
     "drivers_in_words",
     "goal_seek",
+    "input_text",
     "option_inputs",
     "pilots",
+    "rule_text",
     "rule_voi",
     "spider",
     "stress_tests",
@@ -75,14 +98,106 @@ CORRELATION_RANKING_DRAWS = 20_000
 # ----------------------------------------------------------------------------- the rule
 
 
+#: The criteria of ``[decision] rank_by``: how each is named in rules and tables.
+CRITERIA = {"mean": "mean NPV", "p50": "P50 NPV", "cvar10": "CVaR10 NPV"}
+#: The share of worst draws averaged by ``rank_by = "cvar10"``.
+CVAR_ALPHA = 0.1
+
+_CRITERION_DEFINITIONS = {
+    "mean": "mean NPV over the Monte Carlo draws (expected NPV)",
+    "p50": "median NPV over the Monte Carlo draws (numpy's linear quantile, as npv.p50)",
+    "cvar10": "CVaR10: the mean of the ceil(0.1 n) lowest NPV draws (expected shortfall at "
+    "10 %, the average of the worst decile)",
+}
+
+
+def cvar(x: np.ndarray, alpha: float = CVAR_ALPHA) -> float:
+    r"""Conditional value at risk (expected shortfall) of the lower tail: the mean of the worst draws.
+
+    .. math:: \mathrm{CVaR}_\alpha = \frac{1}{k}\sum_{j=1}^{k} x_{(j)},
+              \qquad k = \lceil \alpha n \rceil,
+
+    with :math:`x_{(1)} \le x_{(2)} \le \dots` the draws in increasing order
+    (the definition ``roicast batch`` uses for a selection's CVaR10).
+    """
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return float("nan")
+    k = max(1, int(np.ceil(alpha * x.size - 1e-9)))
+    return float(np.partition(x, k - 1)[:k].mean())
+
+
+def cvar_se(x: np.ndarray, alpha: float = CVAR_ALPHA) -> float:
+    r"""Monte Carlo standard error of :func:`cvar` (asymptotic, independent draws).
+
+    :math:`\mathrm{CVaR}_\alpha = q + \mathrm{E}[\min(X - q, 0)]/\alpha` with
+    :math:`q` the :math:`\alpha`-quantile; the estimate of :math:`q` has no
+    first-order effect, so
+
+    .. math:: \operatorname{SE} = \frac{\operatorname{sd}\bigl(\min(X - \hat q, 0)\bigr)}
+              {\alpha \sqrt n}.
+
+    Latin hypercube draws make it conservative.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.size < 2:
+        return float("nan")
+    q = float(np.quantile(x, alpha))
+    return float(np.minimum(x - q, 0.0).std(ddof=1) / (alpha * np.sqrt(x.size)))
+
+
+def criterion_value(npv: np.ndarray, rank_by: str = "mean") -> float:
+    r"""The central value of an option's NPV draws that ranks options (``[decision] rank_by``).
+
+    ``"mean"``: :math:`\bar x`; ``"p50"``: the median (``np.quantile(x, 0.5)``,
+    the ``npv.p50`` of ``summary.json``); ``"cvar10"``: :func:`cvar` at 10 %,
+    the mean of the :math:`\lceil 0.1 n \rceil` lowest draws.
+    """
+    x = np.asarray(npv, dtype=float)
+    if rank_by == "mean":
+        return float(x.mean())
+    if rank_by == "p50":
+        return float(np.quantile(x, 0.5))
+    if rank_by == "cvar10":
+        return cvar(x, CVAR_ALPHA)
+    raise RoicastError(f"rank_by: {rank_by!r} is not a criterion; use one of {', '.join(CRITERIA)}")
+
+
+def criterion_se(npv: np.ndarray, rank_by: str = "mean") -> float:
+    """Monte Carlo standard error of :func:`criterion_value` (mean: s/√n; P50: Siddiqui; CVaR10)."""
+    x = np.asarray(npv, dtype=float)
+    if rank_by == "mean":
+        return float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+    if rank_by == "p50":
+        return float(mc_standard_errors(x, quantiles=(0.5,)).loc["p50", "se"])
+    return cvar_se(x, CVAR_ALPHA)
+
+
+def criterion(npv: np.ndarray, rank_by: str = "mean") -> dict[str, Any]:
+    """``{rank_by, label, value, se, definition}`` of one option's NPV draws."""
+    return {
+        "rank_by": rank_by,
+        "label": CRITERIA[rank_by],
+        "value": criterion_value(npv, rank_by),
+        "se": criterion_se(npv, rank_by),
+        "definition": _CRITERION_DEFINITIONS[rank_by],
+    }
+
+
 def decide_metrics(npv: np.ndarray, payback: np.ndarray, decision) -> dict[str, Any]:
     """The spec's decision rule on per-draw NPV and payback; every condition reported.
 
     Conditions: ``P(NPV > 0) >= min_prob_positive_npv`` (with its binomial
     Monte Carlo s.e. :math:`\\sqrt{p(1-p)/n}`), and when set
-    ``P50 payback <= max_payback_p50_months`` and ``P10 NPV >= min_npv_p10``.
+    ``P50 payback <= max_payback_p50_months`` and ``P10 NPV >= min_npv_p10``;
+    with ``rank_by = "p50"`` or ``"cvar10"`` also the criterion
+    (:func:`criterion_value`) ``> 0``, with its Monte Carlo s.e.  With the
+    default ``rank_by = "mean"`` there is no criterion condition: the rule is
+    the one studies had before ``rank_by``.  ``criterion`` reports the
+    criterion's value whatever it is.
     """
     npv = np.asarray(npv, float)
+    rank_by = getattr(decision, "rank_by", "mean")
     p_pos = float((npv > 0).mean())
     conds: list[dict[str, Any]] = [
         {
@@ -114,6 +229,18 @@ def decide_metrics(npv: np.ndarray, payback: np.ndarray, decision) -> dict[str, 
                 "passed": p10 >= decision.min_npv_p10,
             }
         )
+    crit = criterion(npv, rank_by)
+    if rank_by != "mean":
+        conds.append(
+            {
+                "rule": f"{CRITERIA[rank_by]} > 0",
+                "value": crit["value"],
+                "threshold": 0.0,
+                "passed": bool(crit["value"] > 0),
+                "se": crit["se"],
+                "money": True,
+            }
+        )
     go = all(c["passed"] for c in conds)
     failed = [c["rule"] for c in conds if not c["passed"]]
     return {
@@ -122,17 +249,167 @@ def decide_metrics(npv: np.ndarray, payback: np.ndarray, decision) -> dict[str, 
         "prob_npv_positive": p_pos,
         "conditions": conds,
         "reason": "all conditions pass" if go else "failed: " + "; ".join(failed),
+        "rank_by": rank_by,
+        "criterion": crit,
     }
 
 
 def rule_text(decision) -> str:
-    """The decision rule in words: ``go when P(NPV > 0) ≥ 80% and …``."""
+    """The decision rule in words: ``go when P(NPV > 0) ≥ 80% and …``; options ranked by the criterion."""
     parts = [f"P(NPV > 0) ≥ {pct(decision.min_prob_positive_npv)}"]
     if decision.max_payback_p50_months is not None:
         parts.append(f"median payback ≤ {decision.max_payback_p50_months:g} months")
     if decision.min_npv_p10 is not None:
         parts.append(f"P10 NPV ≥ {decision.min_npv_p10:,.0f}")
+    rank_by = getattr(decision, "rank_by", "mean")
+    if rank_by != "mean":
+        parts.append(f"{CRITERIA[rank_by]} > 0")
     return "go when " + " and ".join(parts)
+
+
+def criterion_text(rank_by: str) -> str:
+    """How options are ranked, in words: ``ranked by P50 NPV (rank_by = "p50"): …``."""
+    label, definition = CRITERIA[rank_by], _CRITERION_DEFINITIONS[rank_by]
+    return f'ranked by {label} (rank_by = "{rank_by}"): {definition}'
+
+
+# ----------------------------------------------------------------------------- demand as volumes
+
+
+def demand_volume(rank: float | np.ndarray, demand: np.ndarray) -> float | np.ndarray:
+    r"""Total demand over the horizon at a rank of the ``demand`` input.
+
+    The input ``demand`` is the rank :math:`q \in [0, 1]` of a forecast path by
+    its total volume :math:`V_p = \sum_t D_p[t]`, so rank :math:`q` stands for
+    the :math:`q`-quantile of the paths' totals,
+
+    .. math:: v(q) = \hat F_V^{-1}(q) = \texttt{np.quantile}(\{V_p\}, q)
+
+    (numpy's linear interpolation between order statistics; the simulator uses
+    path :math:`\lfloor q n \rfloor` of the paths sorted by :math:`V_p`, whose
+    total lies between the neighbouring order statistics).  Every place that
+    shows demand as a volume (tornado, break-even, scenarios, spider, goal
+    seek, drivers, the assumptions table) goes through this function.
+
+    Parameters
+    ----------
+    rank : float or ndarray
+        Rank(s) of the demand input, in [0, 1] (NaN gives NaN).
+    demand : ndarray (path, month)
+        The forecast paths (any order), in units a month.
+
+    Returns
+    -------
+    float or ndarray
+        Total units over the horizon, the shape of ``rank``.
+    """
+    totals = np.asarray(demand, dtype=float).reshape(np.shape(demand)[0], -1).sum(axis=1)
+    r = np.asarray(rank, dtype=float)
+    out = np.full(r.shape, np.nan)
+    ok = np.isfinite(r)
+    out[ok] = np.quantile(totals, np.clip(r[ok], 0.0, 1.0))
+    return float(out) if out.ndim == 0 else out
+
+
+def _volume_or_none(rank: Any, demand: np.ndarray) -> float | None:
+    if rank is None or not np.isfinite(rank):
+        return None
+    return float(demand_volume(float(rank), demand))
+
+
+def demand_unit_text(unit: str, horizon: int) -> str:
+    """``total requests over 36 months``: what a demand volume counts."""
+    return f"total {unit} over {horizon} months"
+
+
+def volume_text(volume: float | None, unit: str) -> str:
+    """A total volume with an SI prefix and its unit: ``1.23B requests``."""
+    return si(volume, unit)
+
+
+def demand_summary(result: StudyResult) -> dict[str, Any]:
+    """``summary.json`` ``demand_volume``: the distribution of total demand over the horizon.
+
+    Quantiles of the forecast paths' totals (:func:`demand_volume` at 0.1,
+    0.5, 0.9) and their mean, with the unit, the horizon and a one-line text
+    (``total requests over 36 months, P10 → P90: 1.2B → 3.4B``).
+    """
+    spec = result.spec
+    d = result.demand_sorted
+    unit, h = spec.demand.unit, result.horizon
+    lo_q, hi_q = spec.simulation.tornado_low, spec.simulation.tornado_high
+    p10, p50, p90 = (float(v) for v in demand_volume(np.array([0.1, 0.5, 0.9]), d))
+    lo, hi = (float(v) for v in demand_volume(np.array([lo_q, hi_q]), d))
+    return {
+        "unit": unit,
+        "horizon_months": h,
+        "what": demand_unit_text(unit, h),
+        "mean": float(d.sum(axis=1).mean()),
+        "p10": p10,
+        "p50": p50,
+        "p90": p90,
+        "low": lo,
+        "high": hi,
+        "low_quantile": lo_q,
+        "high_quantile": hi_q,
+        "text": f"{demand_unit_text(unit, h)}, P{lo_q * 100:.0f} → P{hi_q * 100:.0f}: "
+        f"{si(lo)} → {si(hi)} (median {si(p50)})",
+        "definition": "the input `demand` is the rank q of a forecast path by its total volume "
+        "over the horizon; rank q stands for the q-quantile of the paths' totals "
+        "(np.quantile of the path totals)",
+    }
+
+
+def add_demand_volumes(doc: dict[str, Any], result: StudyResult) -> None:
+    """Volumes beside every demand rank of one option's summary, in place.
+
+    Keys (each a total over the horizon, :func:`demand_volume` of the rank beside it):
+    tornado rows of ``demand``: ``low_volume``, ``high_volume``, ``base_volume``;
+    ``sensitivity.break_even.inputs[demand]``: ``volume`` (``null`` without a
+    crossing) and ``base_volume``; ``sensitivity.three_point.cases[*]``:
+    ``demand_volume``; ``scenarios.{worst,expected,best}.drivers[demand]``:
+    ``scenario_volume``, ``overall_volume`` (at the tail's mean rank and the
+    overall mean rank).
+    """
+    d = result.demand_sorted
+    tornados = [doc.get("tornado") or [], *(doc.get("tornado_by_output") or {}).values()]
+    for rows in tornados:
+        for r in rows:
+            if r["input"] == "demand":
+                r["low_volume"] = _volume_or_none(r["low_value"], d)
+                r["high_volume"] = _volume_or_none(r["high_value"], d)
+                r["base_volume"] = _volume_or_none(0.5, d)
+    sens = doc.get("sensitivity") or {}
+    for b in (sens.get("break_even") or {}).get("inputs", []):
+        if b["input"] == "demand":
+            b["volume"] = _volume_or_none(b["value"], d)
+            b["base_volume"] = _volume_or_none(b["base"], d)
+    for case in ((sens.get("three_point") or {}).get("cases") or {}).values():
+        if "demand" in case.get("inputs", {}):
+            case["demand_volume"] = _volume_or_none(case["inputs"]["demand"], d)
+    for k in ("worst", "expected", "best"):
+        for dr in (doc.get("scenarios") or {}).get(k, {}).get("drivers") or []:
+            if dr["input"] == "demand":
+                dr["scenario_volume"] = _volume_or_none(dr["scenario_mean"], d)
+                dr["overall_volume"] = _volume_or_none(dr["overall_mean"], d)
+
+
+def break_even_text(b: Mapping[str, Any], unit: str, horizon: int) -> str:
+    """The demand break-even in words: ``NPV = 0 when total demand falls to 0.8B requests …``."""
+    if b.get("volume") is None:
+        return str(b.get("reason") or "")
+    side = "falls to" if b.get("below_target_when") == "lower" else "rises to"
+    return (
+        f"mean NPV = 0 when total demand {side} {si(b['volume'], unit)} over {horizon} months, "
+        f"P{b['quantile'] * 100:.0f} of the forecast"
+    )
+
+
+def input_text(name: str, x: float | None, currency: str, demand: np.ndarray, unit: str) -> str:
+    """An input's value in its unit; ``demand`` as a total volume (:func:`demand_volume`)."""
+    if name == "demand":
+        return volume_text(_volume_or_none(x, demand), unit)
+    return input_value(name, x, currency)
 
 
 # ----------------------------------------------------------------------------- re-runs
@@ -271,8 +548,19 @@ def drivers_in_words(result: StudyResult, option: str, top: int = 3) -> list[dic
     """
     res = result.options[option]
     cur = result.spec.project.currency
+    unit = result.spec.demand.unit
     dists = result.sample.distributions[option]
     lo_q, hi_q = result.spec.simulation.tornado_low, result.spec.simulation.tornado_high
+
+    def value(name: str, x: float) -> str:
+        return input_text(name, x, cur, result.demand_sorted, unit)
+
+    def span(name: str, lo: float, hi: float) -> str:  # demand: its total volume and unit
+        if name != "demand":
+            return f"{value(name, lo)} to {value(name, hi)}"
+        v = demand_volume(np.array([lo, hi], float), result.demand_sorted)
+        return f"{demand_unit_text(unit, result.horizon)}: {si(v[0])} to {si(v[1], unit)}"
+
     tor = res.tornado["npv"]
     out: list[dict[str, Any]] = []
     if res.rankings is not None and len(res.rankings):
@@ -288,7 +576,7 @@ def drivers_in_words(result: StudyResult, option: str, top: int = 3) -> list[dic
                     "input": str(name),
                     "contribution": float(abs(r["contribution"])),
                     "spearman": float(r["spearman"]),
-                    "text": f"{name} ({input_value(name, lo, cur)} to {input_value(name, hi, cur)}, "
+                    "text": f"{name} ({span(name, lo, hi)}, "
                     f"P{lo_q * 100:.0f}–P{hi_q * 100:.0f}) explains "
                     f"{pct(abs(float(r['contribution'])))} of the rank variance of NPV; "
                     f"{direction}",
@@ -300,9 +588,9 @@ def drivers_in_words(result: StudyResult, option: str, top: int = 3) -> list[dic
             {
                 "input": str(name),
                 "swing": float(r["swing"]),
-                "text": f"{name} from {input_value(name, r['low_value'], cur)} to "
-                f"{input_value(name, r['high_value'], cur)} moves mean NPV from "
-                f"{money(r['low'], cur)} to {money(r['high'], cur)}",
+                "text": f"{name} from {value(name, r['low_value'])} to "
+                f"{value(name, r['high_value'])}{' over the horizon' if name == 'demand' else ''} "
+                f"moves mean NPV from {money(r['low'], cur)} to {money(r['high'], cur)}",
             }
         )
     return out
@@ -500,6 +788,10 @@ def goal_seek(
         goal_seek_input(rr, n, dists[n], horizon=result.horizon, steps=steps, search=search.get(n))
         for n in names
     ]
+    for row in rows:  # demand: the flip as a total volume over the horizon
+        if row["input"] == "demand":
+            row["volume"] = _volume_or_none(row["value"], rr.demand)
+            row["median_volume"] = _volume_or_none(row["median"], rr.demand)
     return {
         "option": option,
         "draws": rr.n,
@@ -541,7 +833,11 @@ def spider(result: StudyResult, option: str, *, top: int = 8) -> dict[str, Any]:
     for name in names:
         vals = np.asarray(dists[name].ppf(q), float)
         npv = ev.mean_npv({name: vals})
-        rows.append({"input": name, "values": vals.tolist(), "npv": npv.tolist()})
+        row = {"input": name, "values": vals.tolist(), "npv": npv.tolist()}
+        if name == "demand":  # total volume over the horizon at each rank
+            row["volumes"] = demand_volume(vals, result.demand_sorted).tolist()
+            row["unit"] = spec.demand.unit
+        rows.append(row)
     return {
         "option": option,
         "percentiles": list(SPIDER_PERCENTILES),
@@ -564,7 +860,8 @@ def rule_voi(result: StudyResult, option: str) -> dict[str, Any] | None:
     """EVPI / EVPPI of ``option`` under the configured rule (:func:`roicast.sensitivity.voi_for_rule`).
 
     The rule's P(NPV > 0) condition is valued by its preposterior
-    :math:`P(\\text{NPV} > 0 \\mid x)`; conditions on payback or P10 NPV are not.
+    :math:`P(\\text{NPV} > 0 \\mid x)`; conditions on payback, P10 NPV or the
+    ``rank_by`` criterion are not.
     """
     free = result.sample.free_inputs(option)
     npv = result.options[option].metrics["npv"].values
@@ -662,7 +959,7 @@ def diagnostics(result: StudyResult, doc: Mapping[str, Any], option: str) -> dic
         warnings.append(
             f"Tail-driven mean ({why}; the top 1 % of draws carry {pct(tail['top_share'])} of "
             f"total NPV): read the P50 ({money(doc['npv']['p50'], cur)}) before the mean "
-            f"({money(doc['npv']['mean'], cur)})"
+            f"({money(doc['npv']['mean'], cur)})" + _rank_by_advice(result, doc)
         )
     ratio = doc.get("forecast", {}).get("extrapolation_ratio")
     if ratio is not None and ratio > EXTRAPOLATION_WARN:
@@ -686,6 +983,20 @@ def diagnostics(result: StudyResult, doc: Mapping[str, Any], option: str) -> dic
             f"{result.horizon} months"
         )
     return {"tail": tail, "warnings": warnings}
+
+
+def _rank_by_advice(result: StudyResult, doc: Mapping[str, Any]) -> str:
+    """With ``rank_by = "mean"``: the advice to rank and decide on the median instead."""
+    rank_by = result.spec.decision.rank_by
+    if rank_by != "mean":
+        return f'; options are ranked by {CRITERIA[rank_by]} (rank_by = "{rank_by}")'
+    text = '; set [decision] rank_by = "p50" to rank options and decide on the median'
+    per = {o["name"]: o for o in doc.get("options") or []}
+    if len(per) > 1:
+        by_p50 = max(per, key=lambda k: per[k]["npv"]["p50"])
+        if by_p50 != doc["option"]:
+            text += f" (the highest P50 NPV is {by_p50}'s, not {doc['option']}'s)"
+    return text
 
 
 # ----------------------------------------------------------------------------- options

@@ -100,7 +100,12 @@ def _scenarios(res: OptionAnalysis, npv: np.ndarray, roi: np.ndarray) -> dict[st
 
 
 def option_summary(res: OptionAnalysis, result: StudyResult) -> dict[str, Any]:
-    """Headline numbers of one option."""
+    """Headline numbers of one option.
+
+    ``criterion`` is the value of ``[decision] rank_by`` that ranks it
+    (:func:`roicast.report.review.criterion`); every demand rank is paired with
+    its total volume over the horizon (:func:`roicast.report.review.add_demand_volumes`).
+    """
     m = res.metrics
     horizon = result.horizon
     npv = m["npv"].values
@@ -139,6 +144,8 @@ def option_summary(res: OptionAnalysis, result: StudyResult) -> dict[str, Any]:
         "convergence": _convergence(res),
         "sensitivity": _sensitivity(res),
     }
+    out["criterion"] = out["decision"]["criterion"]  # the value that ranks this option
+    review.add_demand_volumes(out, result)
     if res.evpi is not None:
         out["value_of_information"] = {
             "evpi": float(res.evpi),
@@ -407,11 +414,21 @@ def add_tco(comparison: dict[str, Any], per: dict[str, dict[str, Any]]) -> None:
     )
 
 
+def _criterion(per: dict[str, Any]) -> float:
+    """The option's ranking value (``[decision] rank_by``; mean NPV in summaries without one)."""
+    crit = per.get("criterion")
+    return per["npv"]["mean"] if crit is None else crit["value"]
+
+
 def best_option(per_option: dict[str, dict[str, Any]]) -> str:
-    """The recommended option: highest mean NPV among those with a "go", else highest mean NPV."""
+    """The recommended option: the highest criterion among those with a "go", else the highest.
+
+    The criterion is ``[decision] rank_by`` (:func:`roicast.report.review.criterion_value`:
+    mean NPV by default, or its P50, or CVaR10); ties go to the option listed first.
+    """
     go = [k for k, v in per_option.items() if v["decision"]["verdict"] == "go"]
     pool = go or list(per_option)
-    return max(pool, key=lambda k: per_option[k]["npv"]["mean"])
+    return max(pool, key=lambda k: _criterion(per_option[k]))
 
 
 _TOP_LEVEL = {
@@ -423,11 +440,16 @@ _TOP_LEVEL = {
 def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Compare options drawn with common random numbers.
 
-    P(option is best) counts, draw by draw, which option has the highest NPV
-    ("do nothing", NPV 0, included); the Pareto frontier is over mean NPV
-    (higher is better) and P10 NPV (the downside, higher is better); an option
-    that ``combines`` others is compared with the best of them (value of doing
-    both) and with their sum (interaction: negative when savings overlap).
+    Options are ranked by the criterion of ``[decision] rank_by`` (mean NPV
+    by default, P50 NPV, or CVaR10 NPV: the mean of the worst 10 % of draws;
+    ``criterion_npv`` in the table).  P(option is best) counts, draw by draw,
+    which option has the highest NPV ("do nothing", NPV 0, included): it does
+    not depend on a central value.  The Pareto frontier is over mean NPV
+    (higher is better) and P10 NPV (the downside, higher is better) whatever
+    the criterion; an option that ``combines`` others is compared with the
+    best of them (value of doing both: ``value_over_best_single`` in mean NPV,
+    ``criterion_over_best_single`` in the criterion) and with their sum
+    (interaction: negative when savings overlap).
     """
     names = list(result.options)
     npv = np.stack([result.options[n].metrics["npv"].values for n in names])  # (option, draw)
@@ -443,6 +465,8 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
             pts[o][0] >= pts[n][0] and pts[o][1] >= pts[n][1] and pts[o] != pts[n] for o in names
         )
     ]
+    rank_by = result.spec.decision.rank_by
+    crit = {n: _criterion(per[n]) for n in names}
     combos = []
     for opt in result.spec.options:
         if not opt.combines:
@@ -457,6 +481,9 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
                 "combines": list(opt.combines),
                 "mean_npv": per[opt.name]["npv"]["mean"],
                 "value_over_best_single": float(per[opt.name]["npv"]["mean"] - max(parts)),
+                "criterion_over_best_single": float(
+                    crit[opt.name] - max(crit[c] for c in opt.combines)
+                ),
                 "prob_better_than_each": float((diff_best > 0).mean()),
                 "interaction": float(per[opt.name]["npv"]["mean"] - sum(parts)),
                 "interaction_note": "interaction = mean NPV of the combination − the sum of the "
@@ -467,8 +494,11 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
                 "consistent_basis": review.combination_terms(result, opt.name, list(opt.combines)),
             }
         )
-    ranking = sorted(names, key=lambda n: per[n]["npv"]["mean"], reverse=True)
+    ranking = sorted(names, key=lambda n: crit[n], reverse=True)
     return {
+        "rank_by": rank_by,
+        "criterion": review.CRITERIA[rank_by],
+        "criterion_text": review.criterion_text(rank_by),
         "ranking": ranking,
         "prob_best": prob_best,
         "pareto_frontier": pareto,
@@ -480,6 +510,8 @@ def compare_options(result: StudyResult, per: dict[str, dict[str, Any]]) -> dict
                 "p10_npv": per[n]["npv"]["p10"],
                 "p50_npv": per[n]["npv"]["p50"],
                 "p90_npv": per[n]["npv"]["p90"],
+                "cvar10_npv": review.cvar(npv[names.index(n)]),
+                "criterion_npv": crit[n],
                 "mean_roi": per[n]["roi"]["mean"],
                 "prob_npv_negative": per[n]["prob_npv_negative"],
                 "prob_best": prob_best[n],
@@ -508,6 +540,7 @@ def summary(result: StudyResult) -> dict[str, Any]:
         "currency": spec.project.currency,
         "unit": spec.demand.unit,
         "discount_rate": spec.project.discount_rate,
+        "demand_volume": review.demand_summary(result),
         "option": best,
         "roi": top["roi"],
         "npv": top["npv"],

@@ -182,8 +182,9 @@ def _figures(
     figs["payback"] = _save(
         figures.fig_payback(result, list(result.options.values())), folder / "payback.png"
     )
+    vol = {"demand": result.demand_sorted, "unit": result.spec.demand.unit}  # demand in volumes
     figs["tornado"] = _save(
-        figures.fig_tornado(opt, output="npv", currency=cur), folder / "tornado_npv.png"
+        figures.fig_tornado(opt, output="npv", currency=cur, **vol), folder / "tornado_npv.png"
     )
     if opt.rankings is not None:
         figs["rankings"] = _save(figures.fig_rankings(opt, currency=cur), folder / "rankings.png")
@@ -195,7 +196,7 @@ def _figures(
         for i, (name, other) in enumerate(result.options.items()):
             if name != best:
                 figs[f"tornado_{name}"] = _save(
-                    figures.fig_tornado(other, output="npv", currency=cur),
+                    figures.fig_tornado(other, output="npv", currency=cur, **vol),
                     folder / f"tornado_npv_option{i}.png",
                 )
     if doc is not None and doc.get("onprem"):
