@@ -13,37 +13,10 @@ DEMO = Path(str(files("roicast.demo")))
 
 
 def write_toml(path: Path, doc: dict) -> Path:
-    """Write a (flat enough) dict as TOML: tables of scalars, inline tables and arrays of tables."""
+    """Write a spec dict as TOML with roicast's one TOML writer (quoted dotted keys and all)."""
+    from roicast._toml import dumps
 
-    def value(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
-        if isinstance(v, list | tuple):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return repr(v)
-
-    lines = []
-    for section, body in doc.items():
-        if isinstance(body, list):
-            for block in body:
-                lines.append(f"[[{section}]]")
-                lines += [f"{k} = {value(v)}" for k, v in block.items()]
-                lines.append("")
-            continue
-        lines.append(f"[{section}]")
-        for k, v in body.items():
-            if isinstance(v, list) and v and isinstance(v[0], dict):
-                for block in v:
-                    lines.append(f"[[{section}.{k}]]")
-                    lines += [f"{kk} = {value(vv)}" for kk, vv in block.items()]
-                continue
-            lines.append(f"{k} = {value(v)}")
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(dumps(doc), encoding="utf-8")
     return path
 
 

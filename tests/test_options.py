@@ -36,16 +36,16 @@ def _npv(study, name: str) -> np.ndarray:
     return study.options[name].metrics["npv"].values
 
 
-def test_three_options_with_a_combination(study, doc):
-    assert list(study.options) == ["fp8", "batching", "both"]
+def test_four_options_with_a_combination(study, doc):
+    assert list(study.options) == ["fp8", "batching", "both", "api"]
     assert study.spec.options[2].combines == ["fp8", "batching"]
-    assert [o["name"] for o in doc["options"]] == ["fp8", "batching", "both"]
+    assert [o["name"] for o in doc["options"]] == ["fp8", "batching", "both", "api"]
     for o in doc["options"]:
         assert o["decision"]["verdict"] in ("go", "no-go") and o["decision"]["conditions"]
         assert o["npv"]["mean"] == pytest.approx(_npv(study, o["name"]).mean(), rel=1e-12)
     # the options differ (their own throughput gains), and are drawn with common random numbers
     means = {n: _npv(study, n).mean() for n in study.options}
-    assert len({round(v) for v in means.values()}) == 3
+    assert len({round(v) for v in means.values()}) == 4
     v = study.sample.values
     np.testing.assert_array_equal(
         v.sel(option="fp8", input="demand").values, v.sel(option="both", input="demand").values
@@ -55,12 +55,12 @@ def test_three_options_with_a_combination(study, doc):
 def test_probability_of_being_best_sums_to_one_with_do_nothing(study, doc):
     comp = doc["options_comparison"]
     prob = comp["prob_best"]
-    assert set(prob) == {"fp8", "batching", "both", "do nothing"}
+    assert set(prob) == {"fp8", "batching", "both", "api", "do nothing"}
     assert sum(prob.values()) == pytest.approx(1.0, abs=1e-12)
     # independently: per draw, the highest NPV among the options and 0 (do nothing)
-    npv = np.stack([_npv(study, n) for n in ("fp8", "batching", "both")] + [np.zeros(1000)])
+    npv = np.stack([_npv(study, n) for n in ("fp8", "batching", "both", "api")] + [np.zeros(1000)])
     winner = npv.argmax(axis=0)
-    for i, name in enumerate(("fp8", "batching", "both", "do nothing")):
+    for i, name in enumerate(("fp8", "batching", "both", "api", "do nothing")):
         assert prob[name] == (winner == i).mean(), name
     assert all(0 <= p <= 1 for p in prob.values())
 
@@ -177,7 +177,7 @@ def test_combines_naming_an_unknown_option_is_refused(combines):
     bad = next(c for c in combines if c not in ("fp8", "batching"))
     assert _error(raw) == (
         f"s.toml: option[both].combines: {bad!r} is not another option of this spec "
-        "(options: fp8, batching, both)"
+        "(options: fp8, batching, both, api)"
     )
 
 
@@ -215,4 +215,4 @@ def test_options_raw_is_left_unchanged():
     before = copy.deepcopy(raw)
     spec = spec_from_dict(raw)
     assert raw == before
-    assert spec.option_names == ["fp8", "batching", "both"]
+    assert spec.option_names == ["fp8", "batching", "both", "api"]
