@@ -493,28 +493,34 @@ class MonthlyQuantiles:
             return self
         if self.n == 0:
             raise ValueError("to_approximate needs at least one draw to place the grids")
-        data = self._chunks[0] if len(self._chunks) == 1 else np.concatenate(self._chunks, axis=1)
         h = self._empty_state()
-        lo = data.min(axis=1)
-        hi = data.max(axis=1)
+        p = self.quantiles
+        probs = np.concatenate([np.clip(p - self.window, 0, 1), np.clip(p + self.window, 0, 1)])
+        # one series at a time: the transient copies are 1/n_series of the values held
         for s in range(self.n_series):
+            data = self._series(s)  # (draws, months)
+            lo = data.min(axis=0)
+            hi = data.max(axis=0)
             for m in range(self.n_months):
-                k, off = _grid(float(lo[s, m]), float(hi[s, m]), -1000, self.coarse_bins)
+                k, off = _grid(float(lo[m]), float(hi[m]), -1000, self.coarse_bins)
                 h["ck"][s, m] = k
                 h["coff"][s, m] = off
-        p = self.quantiles
-        edges = np.quantile(
-            data,
-            np.concatenate([np.clip(p - self.window, 0, 1), np.clip(p + self.window, 0, 1)]),
-            axis=1,
-        )
-        h["wlo"][:] = edges[: p.size]
-        h["whi"][:] = edges[p.size :]
+            edges = np.quantile(data, probs, axis=0)
+            h["wlo"][:, s] = edges[: p.size]
+            h["whi"][:, s] = edges[p.size :]
+            del data
         h["wvalid"][:] = True
         self._h = h
-        self._chunks = []
-        self._bin(data)
+        chunks, self._chunks = self._chunks, []
+        while chunks:  # the grids cover every value held: binning chunk by chunk is the same
+            self._bin(chunks.pop(0))
         return self
+
+    def _series(self, s: int) -> np.ndarray:
+        """Series ``s`` of the values held (exact mode), ``(draws, months)``, in draw order."""
+        if len(self._chunks) == 1:
+            return self._chunks[0][s]
+        return np.concatenate([c[s] for c in self._chunks], axis=0)
 
     def spawn(self) -> MonthlyQuantiles:
         """An empty accumulator with the same configuration and (if approximate)
@@ -602,8 +608,10 @@ class MonthlyQuantiles:
         if self.n == 0:
             raise ValueError("no draws accumulated")
         if self._h is None:
-            data = self._chunks[0] if len(self._chunks) == 1 else np.concatenate(self._chunks, 1)
-            return np.quantile(data, self.quantiles, axis=1)
+            out = np.empty((self.quantiles.size, self.n_series, self.n_months))
+            for s in range(self.n_series):  # per series: transient copies of 1/n_series
+                out[:, s] = np.quantile(self._series(s), self.quantiles, axis=0)
+            return out
         return self._approx()[0]
 
     def error_bound(self) -> np.ndarray:

@@ -126,3 +126,94 @@ def sample_inputs(
 def base_point(dists: Mapping[str, Distribution]) -> dict[str, float]:
     """Every input at its median (the tornado's and break-even's base case)."""
     return {name: d.median for name, d in dists.items()}
+
+
+def sample_uniforms(
+    spec: Spec,
+    n_draws: int,
+    *,
+    n_paths: int,
+    seed: int,
+    method: str | None = None,
+    stream: tuple[int, ...] = (),
+) -> tuple[np.ndarray, dict[str, dict[str, Distribution]], dict[str, dict[str, str]], list[str]]:
+    """The first half of :func:`sample_inputs`: the uniforms, without the inputs' values.
+
+    Same random stream as :func:`sample_inputs` for the same arguments (same
+    Latin hypercube, same Iman–Conover reordering, same clipping), so
+    ``input_values(dists[o], ties[o], uncertain, u)`` equals
+    ``sample_inputs(...).values.sel(option=o)`` bit for bit.  A study keeps
+    these ``n_draws × len(uncertain)`` uniforms and computes each option's
+    ``n_draws × len(INPUT_NAMES)`` values one chunk of draws at a time.
+
+    Returns
+    -------
+    u : ndarray (n_draws, len(uncertain))
+        Uniforms in ``[Q_LOW, Q_HIGH]``.
+    distributions : dict[str, dict[str, Distribution]]
+        Per option, every input's distribution.
+    ties : dict[str, dict[str, str]]
+        Per option, inputs that take another input's value.
+    uncertain : list[str]
+        The inputs with a column of ``u``.
+    """
+    dists = {o.name: option_distributions(spec, o, n_paths=n_paths) for o in spec.options}
+    tied = {o.name: ties(o) for o in spec.options}
+    uncertain = uncertain_inputs(spec, n_paths=n_paths)
+    k = len(uncertain)
+    rng = np.random.default_rng([seed, 1, *stream])
+    u = (
+        uniforms(n_draws, k, method=method or spec.simulation.sampling, seed=rng)
+        if k
+        else np.empty((n_draws, 0))
+    )
+    corr = correlation_matrix(spec, uncertain)
+    if corr is not None:
+        u = iman_conover(u, corr, seed=rng, name="correlations")
+    u = np.clip(u, Q_LOW, Q_HIGH)
+    return u, dists, tied, uncertain
+
+
+def input_values(
+    dists: Mapping[str, Distribution],
+    tied: Mapping[str, str],
+    uncertain: list[str],
+    u: np.ndarray,
+    *,
+    inputs: list[str] | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """One option's input values for the draws of ``u``: ``x[i, j] = F_j^{-1}(u[i, c(j)])``.
+
+    :math:`c(j)` is the column of input ``j``'s source (itself, or the input it
+    is tied to); an input without a column takes its distribution's median.
+    Element-wise, so the values of a slice of draws equal the same rows of the
+    whole (bit for bit): what lets a study compute them one chunk at a time.
+
+    Parameters
+    ----------
+    dists, tied : mapping
+        The option's distributions and ties (:func:`sample_uniforms`).
+    uncertain : list of str
+        Names of the columns of ``u``.
+    u : ndarray (draws, len(uncertain))
+        Uniforms (rows of :func:`sample_uniforms`'s).
+    inputs : list of str, optional
+        The inputs to compute, in this order (default :data:`INPUT_NAMES`).
+    out : ndarray (draws, len(inputs)), optional
+        Where to write them.
+
+    Returns
+    -------
+    ndarray (draws, len(inputs))
+    """
+    names = list(INPUT_NAMES) if inputs is None else list(inputs)
+    if out is None:
+        out = np.empty((u.shape[0], len(names)))
+    for j, name in enumerate(names):
+        source = tied.get(name, name)
+        if source in uncertain:
+            out[:, j] = dists[name].ppf(u[:, uncertain.index(source)])
+        else:
+            out[:, j] = dists[name].median
+    return out
