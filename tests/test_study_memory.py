@@ -230,3 +230,37 @@ def test_memory_estimate_is_linear_in_draws_and_below_the_old_one(parts):
     assert b - a == c - b > 0
     # per draw: no monthly series (they were 3 × 8 × 11 × 36 bytes before)
     assert (b - a) / 1_000_000 < 8 * len(SERIES_NAMES) * 36
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_window_counts_equal_brute_force(ties):
+    """The one-pass binning's window counts, minima, maxima and counts below, by hand.
+
+    Second chunk with a wider range (the coarse grid doubles) and, with ``ties``,
+    point masses on the window edges.
+    """
+    rng = np.random.default_rng(5)
+    first = rng.normal(size=(2, 3000, 4))
+    second = 3 * rng.normal(size=(2, 2000, 4))
+    if ties:
+        first = np.round(first, 1)
+        second = np.round(second, 1)
+    acc = MonthlyQuantiles(2, 4, (0.05, 0.5, 0.9), budget_bytes=0, fine_bins=16, coarse_bins=64)
+    acc.update(first).update(second)
+    h = acc._h
+    data = np.concatenate([first, second], axis=1)
+    for j in range(3):
+        for s in range(2):
+            for m in range(4):
+                a, b = h["wlo"][j, s, m], h["whi"][j, s, m]
+                v = data[s, :, m]
+                assert h["wbelow"][j, s, m] == int((v < a).sum())
+                inside = v[(v >= a) & (v <= b)]
+                idx = np.minimum(((inside - a) * (16 / (b - a) if b > a else 0.0)).astype(int), 15)
+                np.testing.assert_array_equal(h["wcnt"][j, s, m], np.bincount(idx, minlength=16))
+                for f in range(16):
+                    sel = inside[idx == f]
+                    if sel.size:
+                        assert h["wmin"][j, s, m, f] == sel.min()
+                        assert h["wmax"][j, s, m, f] == sel.max()
+    assert h["ccnt"].sum(axis=2).tolist() == [[5000] * 4] * 2
