@@ -722,10 +722,14 @@ def simulate_draws(
     """
     n = len(x)
     metrics = np.empty((n, len(METRIC_NAMES)))
+    block = max(chunk, CHUNK_DRAWS // chunk * chunk)  # input values computed per block
+    xb, b0 = np.empty((0, len(INPUT_NAMES))), 0
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
+        if b > b0:
+            xb, a0, b0 = _rows(x, a, min(n, a + block)), a, min(n, a + block)
         m, series = simulate_arrays(
-            _rows(x, a, b),
+            xb[a - a0 : b - a0],
             demand,
             seed=seed,
             discount_rate=discount_rate,
@@ -818,8 +822,9 @@ def simulate_option(
     if acc is not None and 8 * n_s * n_m * n > QUANTILE_BUDGET:
         acc.to_approximate()
     if client is None:
-        for a in range(first, n, size):
-            b = min(n, a + size)
+        per = max(size, CHUNK_DRAWS // size * size)  # a block of input values at a time
+        for a in range(first, n, per):
+            b = min(n, a + per)
             metrics[a:b], _ = simulate_draws(_slice(x, a, b), a, demand, acc=acc, **run)
     else:
         _simulate_on_dask(client, x, first, demand, metrics, acc, run)
