@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -66,12 +67,13 @@ study._Clock = Clock
 draws, sens, write, dask_local = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3] == "1", int(sys.argv[4])
 spec = load_spec(demo_spec_path("quantization"))
 state["cpu"]["imports"] = time.process_time() - t0
-client = None
+state["stage"] = "other"  # outside the stages: checks, labelling, the paid-back curve
+kw = {}
 if dask_local:
     from roicast.batch.execute import DaskExecutor
     ex = DaskExecutor(local=dask_local).__enter__()
-    client = ex.client
-res = study.run_study(spec, draws=draws, sensitivity=sens, monthly=True, client=client)
+    kw["client"] = ex.client
+res = study.run_study(spec, draws=draws, sensitivity=sens, monthly=True, **kw)
 if write:
     from roicast.report import write_report
     with stage("writing"), tempfile.TemporaryDirectory() as d:
@@ -94,7 +96,8 @@ PREVIOUS = {10_000: (5.8, 356.0), 100_000: (11.1, 1040.0), 1_000_000: (36.2, 168
 STAGES = ("imports", "forecast", "sampling", "simulate", "sensitivity", "writing")
 
 
-def run(draws: int, sensitivity: bool, write: bool, dask_local: int) -> dict:
+def run(draws: int, sensitivity: bool, write: bool, dask_local: int, path: str = "") -> dict:
+    env = {**os.environ, "PYTHONPATH": path} if path else None
     out = subprocess.run(
         [
             sys.executable,
@@ -108,6 +111,7 @@ def run(draws: int, sensitivity: bool, write: bool, dask_local: int) -> dict:
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if out.returncode:
         raise SystemExit(f"{draws} draws failed:\n{out.stderr[-3000:]}")
@@ -122,9 +126,19 @@ def main() -> None:
     ap.add_argument("--sensitivity", action="store_true", help="the full sensitivity analysis too")
     ap.add_argument("--write", action="store_true", help="write summary.json and results.nc too")
     ap.add_argument("--dask-local", type=int, default=0, help="split over N local Dask workers")
+    ap.add_argument(
+        "--reference",
+        default="",
+        help="a folder holding the previous version's roicast/ package (e.g. from "
+        "`git archive <commit> roicast | tar -x -C DIR`): measured in this run too, "
+        "in the 'before' columns instead of PREVIOUS",
+    )
     args = ap.parse_args()
     run(200, False, False, 0)  # numba cache load, first forecast: excluded
+    if args.reference:
+        run(200, False, False, 0, args.reference)
     rows = []
+    measured: dict[int, tuple[float, float]] = {}
     head = (
         "| draws | CPU s | peak RSS MB | "
         + " | ".join(STAGES)
@@ -142,6 +156,10 @@ def main() -> None:
             for s in STAGES
         )
         prev = PREVIOUS.get(n)
+        if args.reference:
+            ref = run(n, args.sensitivity, args.write, 0, args.reference)
+            prev = (ref["cpu"], ref["rss_mb"])
+            measured[n] = prev
         before = f"{prev[0]:.1f}, {prev[1]:.0f}" if prev else "–"
         ratio = f"{r['cpu'] / prev[0]:.2f}, {r['rss_mb'] / prev[1]:.2f}" if prev else "–"
         exact = "" if r["quantiles_exact"] else "*"
@@ -156,7 +174,9 @@ def main() -> None:
     by_n = dict(rows)
     if 100_000 in by_n and 1_000_000 in by_n:
         g = by_n[1_000_000]["cpu"] / by_n[100_000]["cpu"]
-        print(f"CPU at 1e6 / CPU at 1e5: {g:.2f}× (goal ≤ 4×; before {36.2 / 11.1:.2f}×)")
+        before = measured or PREVIOUS
+        g0 = before[1_000_000][0] / before[100_000][0] if 1_000_000 in before else float("nan")
+        print(f"CPU at 1e6 / CPU at 1e5: {g:.2f}× (goal ≤ 4×; before {g0:.2f}×)")
     if 1_000_000 in by_n:
         rss = by_n[1_000_000]["rss_mb"]
         print(
