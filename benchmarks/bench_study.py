@@ -112,6 +112,7 @@ def run(draws: int, sensitivity: bool, write: bool, dask_local: int, path: str =
         text=True,
         check=False,
         env=env,
+        cwd=path or None,  # ``python -c`` puts the working folder first on sys.path
     )
     if out.returncode:
         raise SystemExit(f"{draws} draws failed:\n{out.stderr[-3000:]}")
