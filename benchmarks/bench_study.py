@@ -1,89 +1,188 @@
-"""A full study: forecast fit, 100 000 draws × 36 months, tornado, Sobol, the rest of the sensitivity.
+"""A whole study from 1e4 to 1e7 draws: CPU seconds, peak RSS and the split by stage.
 
-    python benchmarks/bench_study.py [--draws 100000]
+    python benchmarks/bench_study.py [--draws 10000 100000 1000000 10000000]
+                                     [--sensitivity] [--write] [--dask-local N]
 
-Runs the built-in demo spec (18 months of daily history, 11 uncertain inputs
-plus the price/model-update noise for Sobol) end to end, without writing the
-report, and prints the time of each stage.  numba compile / cache-load time is
-measured by a first small run and excluded.  For scale, the same run's main
-simulation is compared with the plain NumPy implementation of the model on the
-same inputs.  Target (DESIGN.md): under 10 s on 2 cores.
+Each size runs in a fresh process (so its peak RSS is that run's alone) on the
+built-in demo spec (``quantization``: 18 months of daily history, 36 months,
+one option), without the report: forecast, sampling, the chunked simulation
+with its monthly quantiles, and the tornado (``--sensitivity``: the full
+analysis too; ``--write``: then ``summary.json`` and ``results.nc``, timed as
+"writing").  A first small run (numba cache load) is excluded.
+
+CPU seconds (``time.process_time``: user + system of every thread) depend less
+than wall time on a shared machine; the stages are CPU seconds too, and the
+peak RSS of each stage is sampled every 10 ms.  Printed beside the figures the
+previous version measured on this machine (``PREVIOUS``, the same command
+without ``--sensitivity``/``--write``), with the ratios of CPU and memory to
+them and the growth of CPU with draws (goal: CPU at 1e6 ≤ 4 × CPU at 1e5).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import json
+import os
+import subprocess
+import sys
 
-import numba
-import numpy as np
-
+CHILD = r"""
+import json, resource, sys, tempfile, threading, time
+import psutil
+t0 = time.process_time()
+from contextlib import contextmanager
+from roicast import study
 from roicast.cli import demo_spec_path
-from roicast.evaluate import NOISE, ModelEvaluator
-from roicast.sampling import DEMAND_RANK, base_point
-from roicast.sensitivity import sobol_indices
-from roicast.simulate import simulate_reference
 from roicast.spec import load_spec
-from roicast.study import run_study
+
+proc = psutil.Process()
+state = {"stage": "imports", "rss": {}, "cpu": {}}
+
+def sampler():
+    while True:
+        r = proc.memory_info().rss / 2**20
+        s = state["stage"]
+        state["rss"][s] = max(state["rss"].get(s, 0.0), r)
+        time.sleep(0.01)
+
+threading.Thread(target=sampler, daemon=True).start()
+
+@contextmanager
+def stage(name):
+    prev, state["stage"] = state["stage"], name
+    c0 = time.process_time()
+    try:
+        yield
+    finally:
+        state["cpu"][name] = state["cpu"].get(name, 0.0) + time.process_time() - c0
+        state["stage"] = prev
+
+class Clock(study._Clock):  # the study's own stages, in CPU seconds and peak RSS
+    @contextmanager
+    def __call__(self, name):
+        with super().__call__(name), stage(name):
+            yield
+
+study._Clock = Clock
+draws, sens, write, dask_local = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3] == "1", int(sys.argv[4])
+spec = load_spec(demo_spec_path("quantization"))
+state["cpu"]["imports"] = time.process_time() - t0
+state["stage"] = "other"  # outside the stages: checks, labelling, the paid-back curve
+kw = {}
+if dask_local:
+    from roicast.batch.execute import DaskExecutor
+    ex = DaskExecutor(local=dask_local).__enter__()
+    kw["client"] = ex.client
+res = study.run_study(spec, draws=draws, sensitivity=sens, monthly=True, **kw)
+if write:
+    from roicast.report import write_report
+    with stage("writing"), tempfile.TemporaryDirectory() as d:
+        write_report(res, d + "/out", report=False)
+cpu = time.process_time() - t0
+time.sleep(0.03)
+print(json.dumps({
+    "cpu": cpu,
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "stage_cpu": state["cpu"],
+    "stage_rss": state["rss"],
+    "quantiles_exact": int(res.options["optimized"].monthly.attrs["quantiles_exact"]),
+}))
+"""
+
+#: The previous version (before chunked inputs), this machine, 2026-12-02:
+#: ``bench_scale.py --draws 10000 100000 1000000``, no report, tornado only:
+#: CPU seconds and peak RSS in MB.  1e7 did not fit the memory preflight.
+PREVIOUS = {10_000: (5.8, 356.0), 100_000: (11.1, 1040.0), 1_000_000: (36.2, 1680.0)}
+STAGES = ("imports", "forecast", "sampling", "simulate", "sensitivity", "writing")
+
+
+def run(draws: int, sensitivity: bool, write: bool, dask_local: int, path: str = "") -> dict:
+    env = {**os.environ, "PYTHONPATH": path} if path else None
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(draws),
+            str(int(sensitivity)),
+            str(int(write)),
+            str(dask_local),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=path or None,  # ``python -c`` puts the working folder first on sys.path
+    )
+    if out.returncode:
+        raise SystemExit(f"{draws} draws failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--draws", type=int, default=100_000)
+    ap.add_argument(
+        "--draws", type=int, nargs="+", default=[10_000, 100_000, 1_000_000, 10_000_000]
+    )
+    ap.add_argument("--sensitivity", action="store_true", help="the full sensitivity analysis too")
+    ap.add_argument("--write", action="store_true", help="write summary.json and results.nc too")
+    ap.add_argument("--dask-local", type=int, default=0, help="split over N local Dask workers")
+    ap.add_argument(
+        "--reference",
+        default="",
+        help="a folder holding the previous version's roicast/ package (e.g. from "
+        "`git archive <commit> roicast | tar -x -C DIR`): measured in this run too, "
+        "in the 'before' columns instead of PREVIOUS",
+    )
     args = ap.parse_args()
-    spec = load_spec(demo_spec_path("quantization"))
-
-    t0 = time.perf_counter()
-    run_study(spec, draws=200)
-    warm = time.perf_counter() - t0
+    run(200, False, False, 0)  # numba cache load, first forecast: excluded
+    if args.reference:
+        run(200, False, False, 0, args.reference)
+    rows = []
+    measured: dict[int, tuple[float, float]] = {}
+    head = (
+        "| draws | CPU s | peak RSS MB | "
+        + " | ".join(STAGES)
+        + " | before: CPU s, MB | CPU ×, RSS × |"
+    )
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for n in args.draws:
+        r = run(n, args.sensitivity, args.write, args.dask_local)
+        rows.append((n, r))
+        st = " | ".join(
+            f"{r['stage_cpu'][s]:.1f} s / {r['stage_rss'].get(s, 0):.0f} MB"
+            if s in r["stage_cpu"]
+            else "–"
+            for s in STAGES
+        )
+        prev = PREVIOUS.get(n)
+        if args.reference:
+            ref = run(n, args.sensitivity, args.write, 0, args.reference)
+            prev = (ref["cpu"], ref["rss_mb"])
+            measured[n] = prev
+        before = f"{prev[0]:.1f}, {prev[1]:.0f}" if prev else "–"
+        ratio = f"{r['cpu'] / prev[0]:.2f}, {r['rss_mb'] / prev[1]:.2f}" if prev else "–"
+        exact = "" if r["quantiles_exact"] else "*"
+        print(
+            f"| {n:,}{exact} | {r['cpu']:.1f} | {r['rss_mb']:.0f} | {st} | {before} | {ratio} |",
+            flush=True,
+        )
     print(
-        f"first small run (numba compile or cache load, imports, one forecast): {warm:.2f} s — excluded"
+        "stages: CPU seconds / peak RSS while in the stage; * monthly quantiles approximate "
+        "(within the stated bound), otherwise exact"
     )
-
-    t0 = time.perf_counter()
-    res = run_study(spec, draws=args.draws)
-    total = time.perf_counter() - t0
-    opt = res.options["optimized"]
-    print(
-        f"full study, {args.draws:,} draws × {res.horizon} months, {numba.get_num_threads()} threads: {total:.2f} s"
-    )
-    for stage, s in res.timings.items():
-        print(f"  {stage:<12} {s:6.2f} s")
-    print(
-        f"  sensitivity evaluated {opt.rows_evaluated:,} extra model rows "
-        f"(tornado, three-point, break-even: {spec.simulation.tornado_draws} draws per setting; "
-        f"Sobol N = {spec.simulation.sobol_n}, {opt.sobol.n_evals:,} evaluations)"
-    )
-    # Sobol at the issue's size: 12 inputs (11 uncertain + the price/model-update noise), N = 4096
-    dists = res.sample.distributions["optimized"]
-    free = {k: dists[k] for k in res.sample.free_inputs("optimized")}
-    ev = ModelEvaluator(
-        res.demand_sorted,
-        base_point(dists),
-        res.sample.ties["optimized"],
-        n_noise=spec.simulation.tornado_draws,
-        seed=res.seed,
-        price_seed=res.seed,
-        discount=spec.project.discount_rate,
-        horizon=res.horizon,
-    )
-    t0 = time.perf_counter()
-    sob = sobol_indices(ev.per_row, {**free, NOISE: DEMAND_RANK}, 4096, seed=1)
-    print(
-        f"Sobol of NPV on the study's model, {len(sob.names)} inputs, N = 4096 "
-        f"({sob.n_evals:,} evaluations × {res.horizon} months, 200 bootstrap resamples): "
-        f"{time.perf_counter() - t0:.2f} s (target < 3 s)"
-    )
-    x = np.ascontiguousarray(res.sample.values.isel(option=0).values)
-    t0 = time.perf_counter()
-    simulate_reference(
-        x, res.demand_sorted, seed=res.seed, discount_rate=spec.project.discount_rate
-    )
-    ref = time.perf_counter() - t0
-    print(
-        f"plain NumPy simulation of the main run alone: {ref:.2f} s; whole study / that = {total / ref:.2f}"
-    )
-    print(f"target: full study < 10 s on 2 cores -> {'met' if total < 10 else 'NOT met'}")
+    by_n = dict(rows)
+    if 100_000 in by_n and 1_000_000 in by_n:
+        g = by_n[1_000_000]["cpu"] / by_n[100_000]["cpu"]
+        before = measured or PREVIOUS
+        g0 = before[1_000_000][0] / before[100_000][0] if 1_000_000 in before else float("nan")
+        print(f"CPU at 1e6 / CPU at 1e5: {g:.2f}× (goal ≤ 4×; before {g0:.2f}×)")
+    if 1_000_000 in by_n:
+        rss = by_n[1_000_000]["rss_mb"]
+        print(
+            f"peak RSS at 1e6: {rss:.0f} MB (goal ≤ 1024 MB: {'met' if rss <= 1024 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

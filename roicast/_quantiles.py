@@ -89,8 +89,6 @@ def _jit(*, parallel: bool = False):
 
 # --------------------------------------------------------------------------- kernels
 
-_BLOCK = 2048  # draws per block in _update (16 KB: stays in L1 across passes)
-
 
 @_jit()
 def _grid(dmin, dmax, k_cur, nbins):
@@ -134,7 +132,15 @@ def _rebin(cnt, bmin, bmax, k_old, off_old, k_new, off_new):
 def _update(
     chunk, vmin, vmax, ck, coff, ccnt, cmin, cmax, wlo, whi, wvalid, wbelow, wcnt, wmin, wmax
 ):
-    """Bin ``chunk`` (n_series, n_months, n_draws) into every cell's histograms."""
+    """Bin ``chunk`` (n_series, n_months, n_draws) into every cell's histograms.
+
+    One pass over each cell's values.  The fine windows are found through the
+    coarse grid: a per-bin bit mask marks the bins a window's ``[a, b]``
+    overlaps, so a value outside every window costs one lookup.  The count
+    below a window's ``a`` is the coarse count added below ``a``'s bin plus
+    the values of that bin below ``a`` (exact: ``v · 2^-k`` is exact, so bin
+    indices are monotone in the value).
+    """
     n_s, n_m, n_d = chunk.shape
     n_q = wlo.shape[0]
     n_c = ccnt.shape[2]
@@ -163,44 +169,57 @@ def _update(
         cl = cmin[s, m]
         ch = cmax[s, m]
         scale = math.ldexp(1.0, -k)
-        # blocks of draws small enough to stay in L1 across the 1 + n_q passes
-        for d0 in range(0, n_d, _BLOCK):
-            d1 = min(d0 + _BLOCK, n_d)
-            for d in range(d0, d1):
-                v = x[d]
-                i = math.floor(v * scale) - off
-                cc[i] += 1
-                if v < cl[i]:
-                    cl[i] = v
-                if v > ch[i]:
-                    ch[i] = v
+        # the bins each window overlaps, and the bin holding its lower edge
+        mask = np.zeros(n_c, np.int64)  # bit j: window j (at most 63 quantiles)
+        ia = np.zeros(n_q, np.int64)
+        inv = np.zeros(n_q)
+        straddle = np.zeros(n_q, np.int64)
+        for j in range(n_q):
+            if not wvalid[j, s, m]:
+                continue
+            a = wlo[j, s, m]
+            b = whi[j, s, m]
+            i0 = min(max(math.floor(a * scale) - off, 0), n_c - 1)
+            i1 = min(max(math.floor(b * scale) - off, 0), n_c - 1)
+            ia[j] = i0
+            inv[j] = n_f / (b - a) if b > a else 0.0
+            for i in range(i0, i1 + 1):
+                mask[i] |= 1 << j
+            mask[i0] |= 1 << j  # the lower edge's bin: counted below even past b
+        before = cc.copy()
+        for d in range(n_d):
+            v = x[d]
+            i = math.floor(v * scale) - off
+            cc[i] += 1
+            if v < cl[i]:
+                cl[i] = v
+            if v > ch[i]:
+                ch[i] = v
+            bits = mask[i]
+            if bits == 0:
+                continue
             for j in range(n_q):
-                if not wvalid[j, s, m]:
+                if not (bits >> j) & 1:
                     continue
                 a = wlo[j, s, m]
-                b = whi[j, s, m]
-                inv = n_f / (b - a) if b > a else 0.0
-                wc = wcnt[j, s, m]
-                wl = wmin[j, s, m]
-                wh = wmax[j, s, m]
-                below = 0
-                for d in range(d0, d1):  # branch-free, vectorisable
-                    below += x[d] < a
-                # prefilter |v - mid| <= half (rare, predictable branch), then the exact
-                # test; half is widened by far more than the rounding of v - mid (a few
-                # ulps of max(|a|, |b|)) so no value of [a, b] is ever filtered out
-                mid = 0.5 * (a + b)
-                half = 0.5 * (b - a) * (1.0 + 1e-9) + 1e-15 * max(abs(a), abs(b)) + 1e-300
-                for d in range(d0, d1):
-                    v = x[d]
-                    if abs(v - mid) <= half and v >= a and v <= b:
-                        i = min(int((v - a) * inv), n_f - 1)
-                        wc[i] += 1
-                        if v < wl[i]:
-                            wl[i] = v
-                        if v > wh[i]:
-                            wh[i] = v
-                wbelow[j, s, m] += below
+                if v < a:
+                    if i == ia[j]:
+                        straddle[j] += 1
+                    continue
+                if v <= whi[j, s, m]:
+                    f = min(int((v - a) * inv[j]), n_f - 1)
+                    wcnt[j, s, m, f] += 1
+                    if v < wmin[j, s, m, f]:
+                        wmin[j, s, m, f] = v
+                    if v > wmax[j, s, m, f]:
+                        wmax[j, s, m, f] = v
+        for j in range(n_q):
+            if not wvalid[j, s, m]:
+                continue
+            below = straddle[j]
+            for i in range(ia[j]):
+                below += cc[i] - before[i]
+            wbelow[j, s, m] += below
 
 
 @_jit()
@@ -372,6 +391,8 @@ class MonthlyQuantiles:
             )
         if probs.size == 0 or not np.all((probs >= 0.0) & (probs <= 1.0)):
             raise ValueError(f"`quantiles` must be probabilities in [0, 1], got {quantiles!r}")
+        if probs.size > 63:
+            raise ValueError(f"`quantiles`: {probs.size} given; at most 63 (one bit each per bin)")
         if budget_bytes < 0:
             raise ValueError(f"`budget_bytes` must be >= 0, got {budget_bytes}")
         if coarse_bins < 2 or fine_bins < 1:
@@ -493,28 +514,34 @@ class MonthlyQuantiles:
             return self
         if self.n == 0:
             raise ValueError("to_approximate needs at least one draw to place the grids")
-        data = self._chunks[0] if len(self._chunks) == 1 else np.concatenate(self._chunks, axis=1)
         h = self._empty_state()
-        lo = data.min(axis=1)
-        hi = data.max(axis=1)
+        p = self.quantiles
+        probs = np.concatenate([np.clip(p - self.window, 0, 1), np.clip(p + self.window, 0, 1)])
+        # one series at a time: the transient copies are 1/n_series of the values held
         for s in range(self.n_series):
+            data = self._series(s)  # (draws, months)
+            lo = data.min(axis=0)
+            hi = data.max(axis=0)
             for m in range(self.n_months):
-                k, off = _grid(float(lo[s, m]), float(hi[s, m]), -1000, self.coarse_bins)
+                k, off = _grid(float(lo[m]), float(hi[m]), -1000, self.coarse_bins)
                 h["ck"][s, m] = k
                 h["coff"][s, m] = off
-        p = self.quantiles
-        edges = np.quantile(
-            data,
-            np.concatenate([np.clip(p - self.window, 0, 1), np.clip(p + self.window, 0, 1)]),
-            axis=1,
-        )
-        h["wlo"][:] = edges[: p.size]
-        h["whi"][:] = edges[p.size :]
+            edges = np.quantile(data, probs, axis=0)
+            h["wlo"][:, s] = edges[: p.size]
+            h["whi"][:, s] = edges[p.size :]
+            del data
         h["wvalid"][:] = True
         self._h = h
-        self._chunks = []
-        self._bin(data)
+        chunks, self._chunks = self._chunks, []
+        while chunks:  # the grids cover every value held: binning chunk by chunk is the same
+            self._bin(chunks.pop(0))
         return self
+
+    def _series(self, s: int) -> np.ndarray:
+        """Series ``s`` of the values held (exact mode), ``(draws, months)``, in draw order."""
+        if len(self._chunks) == 1:
+            return self._chunks[0][s]
+        return np.concatenate([c[s] for c in self._chunks], axis=0)
 
     def spawn(self) -> MonthlyQuantiles:
         """An empty accumulator with the same configuration and (if approximate)
@@ -602,8 +629,10 @@ class MonthlyQuantiles:
         if self.n == 0:
             raise ValueError("no draws accumulated")
         if self._h is None:
-            data = self._chunks[0] if len(self._chunks) == 1 else np.concatenate(self._chunks, 1)
-            return np.quantile(data, self.quantiles, axis=1)
+            out = np.empty((self.quantiles.size, self.n_series, self.n_months))
+            for s in range(self.n_series):  # per series: transient copies of 1/n_series
+                out[:, s] = np.quantile(self._series(s), self.quantiles, axis=0)
+            return out
         return self._approx()[0]
 
     def error_bound(self) -> np.ndarray:

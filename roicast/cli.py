@@ -215,6 +215,8 @@ def _run(
     report: bool,
     until_stable: float | None = None,
     max_draws: int = 1_000_000,
+    dask_local: int | None = None,
+    scheduler: str | None = None,
 ) -> None:
     from roicast.excel import load_any_spec
     from roicast.report import write_report
@@ -226,15 +228,39 @@ def _run(
         recover_leftovers(out)
         check_destination(out, option="--out")
         preflight(spec, draws=draws if until_stable is None else max_draws, seed=seed)
-        with _progress(quiet) as cb:
+        with _dask_client(dask_local, scheduler) as client, _progress(quiet) as cb:
             if until_stable is None:
-                result = run_study(spec, draws=draws, seed=seed, progress=cb)
+                result = run_study(spec, draws=draws, seed=seed, progress=cb, client=client)
             else:
                 result = run_study_until_decided(
-                    spec, until_stable, seed=seed, max_draws=max_draws, progress=cb
+                    spec, until_stable, seed=seed, max_draws=max_draws, progress=cb, client=client
                 )
             doc = write_report(result, out, report=report, option="--out")
     _headline(doc, out if report else None)
+
+
+@contextmanager
+def _dask_client(local: int | None, scheduler: str | None) -> Iterator[Any]:
+    """``None``, or a client of the Dask cluster ``--dask-local`` starts / ``--scheduler`` names."""
+    if local is None and scheduler is None:
+        yield None
+        return
+    if local is not None and scheduler is not None:
+        raise RoicastError("--dask-local and --scheduler exclude each other: give one of them")
+    if scheduler is not None and not scheduler.strip():
+        raise RoicastError("--scheduler: empty; give an address such as tcp://host:8786")
+    from roicast.batch.execute import DaskExecutor
+    from roicast.batch.options import OptionError
+
+    ex = DaskExecutor(local=local, scheduler=scheduler)
+    try:
+        ex.__enter__()
+    except OptionError as e:
+        raise RoicastError(e.render(lambda name: "--" + name.replace("_", "-"))) from None
+    try:
+        yield ex.client
+    finally:
+        ex.__exit__(None, None, None)
 
 
 @app.command()
@@ -262,9 +288,27 @@ def run(
         int,
         typer.Option("--max-draws", help="Cap for --until-stable.", min=100, max=50_000_000),
     ] = 1_000_000,
+    dask_local: Annotated[
+        int | None,
+        typer.Option(
+            "--dask-local",
+            help="Split the study's draws over a local Dask cluster of N worker processes "
+            "(1 .. 64); the results equal a local run's.",
+            min=1,
+            max=64,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Split the study's draws over the Dask cluster at this scheduler address "
+            "(tcp://host:8786); the results equal a local run's.",
+        ),
+    ] = None,
 ) -> None:
     """Run a study and write summary.json, results.nc, report.md and report.html."""
-    _run(spec, out, draws, seed, quiet, report, until_stable, max_draws)
+    _run(spec, out, draws, seed, quiet, report, until_stable, max_draws, dask_local, scheduler)
 
 
 DEMOS = {

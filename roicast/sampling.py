@@ -39,12 +39,15 @@ from roicast.spec import Spec
 
 __all__ = [
     "DEMAND_RANK",
+    "Derivation",
     "Sample",
     "base_point",
     "check_correlations",
+    "input_values",
     "option_distributions",
     "option_evaluator",
     "sample_inputs",
+    "sample_uniforms",
     "uncertain_inputs",
 ]
 
@@ -108,20 +111,9 @@ def sample_inputs(
 
     ``stream`` gives independent samples for the same seed (batches of draws).
     """
-    dists = study_distributions(spec, n_paths=n_paths)
-    tied = {o.name: ties(o) for o in spec.options}
-    uncertain = uncertain_inputs(spec, n_paths=n_paths)
-    k = len(uncertain)
-    rng = np.random.default_rng([seed, 1, *stream])
-    u = (
-        uniforms(n_draws, k, method=method or spec.simulation.sampling, seed=rng)
-        if k
-        else np.empty((n_draws, 0))
+    u, dists, tied, uncertain = sample_uniforms(
+        spec, n_draws, n_paths=n_paths, seed=seed, method=method, stream=stream
     )
-    corr = correlation_matrix(spec, uncertain)
-    if corr is not None:
-        u = iman_conover(u, corr, seed=rng, name="correlations")
-    u = np.clip(u, Q_LOW, Q_HIGH)
     q = {name: u[:, i] for i, name in enumerate(uncertain)}
     per = option_values(spec, dists, tied, q, n_draws)  # combining options derived per draw
     values = np.stack([per[name] for name in dists]) if dists else np.empty((0, n_draws, 0))
@@ -172,3 +164,124 @@ def option_evaluator(sample: Sample, option: str, demand: np.ndarray, **kwargs: 
             return x
 
     return _Derived(demand, base_point(dists), sample.ties[option], **kwargs)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What an option that ``combines`` others needs to build its inputs (picklable).
+
+    Attributes
+    ----------
+    spec : Spec
+        The study's spec.
+    option : str
+        The combining option.
+    dists, ties : mapping
+        Every option's distributions and ties (its parts' included).
+    """
+
+    spec: Spec
+    option: str
+    dists: Mapping[str, Mapping[str, Distribution]]
+    ties: Mapping[str, Mapping[str, str]]
+
+
+def sample_uniforms(
+    spec: Spec,
+    n_draws: int,
+    *,
+    n_paths: int,
+    seed: int,
+    method: str | None = None,
+    stream: tuple[int, ...] = (),
+) -> tuple[np.ndarray, dict[str, dict[str, Distribution]], dict[str, dict[str, str]], list[str]]:
+    """The first half of :func:`sample_inputs`: the uniforms, without the inputs' values.
+
+    Same random stream as :func:`sample_inputs` for the same arguments (same
+    Latin hypercube, same Iman–Conover reordering, same clipping), so
+    ``input_values(dists[o], ties[o], uncertain, u)`` equals
+    ``sample_inputs(...).values.sel(option=o)`` bit for bit.  A study keeps
+    these ``n_draws × len(uncertain)`` uniforms and computes each option's
+    ``n_draws × len(INPUT_NAMES)`` values one chunk of draws at a time.
+
+    Returns
+    -------
+    u : ndarray (n_draws, len(uncertain))
+        Uniforms in ``[Q_LOW, Q_HIGH]``.
+    distributions : dict[str, dict[str, Distribution]]
+        Per option, every input's distribution.
+    ties : dict[str, dict[str, str]]
+        Per option, inputs that take another input's value.
+    uncertain : list[str]
+        The inputs with a column of ``u``.
+    """
+    dists = study_distributions(spec, n_paths=n_paths)  # a combining option's derived included
+    tied = {o.name: ties(o) for o in spec.options}
+    uncertain = uncertain_inputs(spec, n_paths=n_paths)
+    k = len(uncertain)
+    rng = np.random.default_rng([seed, 1, *stream])
+    u = (
+        uniforms(n_draws, k, method=method or spec.simulation.sampling, seed=rng)
+        if k
+        else np.empty((n_draws, 0))
+    )
+    corr = correlation_matrix(spec, uncertain)
+    if corr is not None:
+        u = iman_conover(u, corr, seed=rng, name="correlations")
+    u = np.clip(u, Q_LOW, Q_HIGH)
+    return u, dists, tied, uncertain
+
+
+def input_values(
+    dists: Mapping[str, Distribution],
+    tied: Mapping[str, str],
+    uncertain: list[str],
+    u: np.ndarray,
+    *,
+    inputs: list[str] | None = None,
+    out: np.ndarray | None = None,
+    derivation: Derivation | None = None,
+) -> np.ndarray:
+    """One option's input values for the draws of ``u``: ``x[i, j] = F_j^{-1}(u[i, c(j)])``.
+
+    :math:`c(j)` is the column of input ``j``'s source (itself, or the input it
+    is tied to); an input without a column takes its distribution's median.
+    Element-wise, so the values of a slice of draws equal the same rows of the
+    whole (bit for bit): what lets a study compute them one chunk at a time.
+
+    Parameters
+    ----------
+    dists, tied : mapping
+        The option's distributions and ties (:func:`sample_uniforms`).
+    uncertain : list of str
+        Names of the columns of ``u``.
+    u : ndarray (draws, len(uncertain))
+        Uniforms (rows of :func:`sample_uniforms`'s).
+    inputs : list of str, optional
+        The inputs to compute, in this order (default :data:`INPUT_NAMES`).
+    out : ndarray (draws, len(inputs)), optional
+        Where to write them.
+    derivation : Derivation, optional
+        For an option that ``combines`` others: its inputs are built with its
+        parts' rows of the same draws (:func:`roicast.inputs.option_values`).
+
+    Returns
+    -------
+    ndarray (draws, len(inputs))
+    """
+    names = list(INPUT_NAMES) if inputs is None else list(inputs)
+    if out is None:
+        out = np.empty((u.shape[0], len(names)))
+    if derivation is not None:
+        q = {name: u[:, i] for i, name in enumerate(uncertain)}
+        d = derivation
+        x = option_values(d.spec, d.dists, d.ties, q, u.shape[0], only=d.option)[d.option]
+        out[:] = x[:, [INPUT_NAMES.index(n) for n in names]]
+        return out
+    for j, name in enumerate(names):
+        source = tied.get(name, name)
+        if source in uncertain:
+            out[:, j] = dists[name].ppf(u[:, uncertain.index(source)])
+        else:
+            out[:, j] = dists[name].median
+    return out

@@ -30,7 +30,16 @@ from roicast.forecast import (
     forecast_from_growth,
     read_history,
 )
-from roicast.sampling import DEMAND_RANK, Sample, option_evaluator, sample_inputs
+from roicast.inputs import Combination, combinations
+from roicast.sampling import (
+    DEMAND_RANK,
+    Derivation,
+    Sample,
+    input_values,
+    option_evaluator,
+    sample_inputs,
+    sample_uniforms,
+)
 from roicast.sensitivity import (
     BreakEvenResult,
     Scenario,
@@ -52,7 +61,9 @@ from roicast.spec import Spec
 
 __all__ = [
     "QUANTILES",
+    "ChunkedSample",
     "OptionAnalysis",
+    "OptionInputs",
     "OptionResult",
     "StudyResult",
     "demand_matrix",
@@ -243,6 +254,7 @@ def run_study(
     forecast: Forecast | None = None,
     sensitivity: bool = True,
     monthly: bool = True,
+    client: Any = None,
 ) -> StudyResult:
     """Run the whole study of ``spec``.
 
@@ -270,10 +282,23 @@ def run_study(
         Keep the monthly quantiles of spend, instance-hours and cumulative cash
         flow (needed by the report's fan charts and ``results.nc``); a batch
         without reports skips them.
+    client : distributed.Client, optional
+        Split each option's draws over this Dask cluster's workers
+        (:func:`simulate_option`); the results are identical to a local run.
+        Sampling and the sensitivity analysis stay in this process.
 
     Returns
     -------
     StudyResult
+
+    Notes
+    -----
+    Memory is bounded by chunks, not by the whole sample: the study keeps the
+    ``draws × uncertain`` uniforms (:class:`ChunkedSample`) and computes each
+    option's input values one chunk of draws at a time; the monthly series
+    are never kept whole (:func:`simulate_option`).  What grows with draws:
+    the uniforms (8 bytes per uncertain input) and the per-draw metrics
+    (8 bytes per metric and option).
     """
     n, seed = preflight(spec, draws=draws, seed=seed, monthly=monthly)
     clock = _Clock()
@@ -283,7 +308,7 @@ def run_study(
         bt = _backtest(spec, seed)
         profiles = study_profiles(spec)
     with clock("sampling"):
-        sample = sample_inputs(spec, n, n_paths=demand.shape[0], seed=seed)
+        sample = ChunkedSample.draw(spec, n, n_paths=demand.shape[0], seed=seed)
     clock.totals.update(simulate=0.0, sensitivity=0.0)
     months = fc.paths["month"].values
     results: dict[str, OptionAnalysis] = {}
@@ -291,10 +316,9 @@ def run_study(
     for k, opt in enumerate(spec.options):
         _tick(progress, "simulate", k, total)
         with clock("simulate"):
-            x = sample.values.values[k]  # (draw, input), a view
             fleet = fleet_config(spec, opt, profiles)
             mds, mq = simulate_option(
-                x,
+                sample.option_inputs(opt.name),
                 demand,
                 spec,
                 seed=seed,
@@ -302,6 +326,7 @@ def run_study(
                 monthly=monthly,
                 months=months,
                 fleet=fleet,
+                client=client,
             )
             _check_finite(mds, sample, opt.name)
         _tick(progress, "sensitivity", k, total)
@@ -401,14 +426,30 @@ def preflight(
 
 
 def memory_estimate(spec: Spec, draws: int, *, monthly: bool = True) -> int:
-    """Bytes a study of ``draws`` draws needs at its peak (an upper estimate)."""
-    k, n_opt = len(INPUT_NAMES), len(spec.options)
+    r"""Bytes a study of ``draws`` draws needs at its peak (an upper estimate).
+
+    .. math:: n\,\bigl(8K(O + 2) + 8MO + 32 + H\bigr) + 8PH\cdot 4 + C + 400\ \text{MiB}
+
+    per draw: the uniforms (at most :math:`K` = ``len(INPUT_NAMES)`` columns),
+    every option's input values when the report asks for them whole
+    (``results.nc``), one option's inputs for the sensitivity analysis, the
+    :math:`M` metrics of the :math:`O` options, a few summary columns and the
+    paid-back curve's :math:`H` booleans; fixed: the :math:`P` demand paths,
+    the chunks (inputs and metrics of :data:`CHUNK_DRAWS` draws; with
+    ``monthly``, two chunks of series, :data:`QUANTILE_BUDGET` of exact
+    values and the accumulator's histograms) and the program.  The monthly
+    series are never kept whole, so they add nothing per draw.
+    """
+    k, n_opt, m = len(INPUT_NAMES), len(spec.options), len(METRIC_NAMES)
     horizon = spec.project.horizon_months
-    per_draw = 8 * k * (n_opt + 2)  # uniforms, values of every option, one option's copy
-    per_draw += 8 * len(METRIC_NAMES) * 3 * n_opt  # kernel output, dataset, summary copies
+    per_draw = 8 * k * (n_opt + 2) + 8 * m * n_opt + 32 + horizon
+    chunks = 8 * CHUNK_DRAWS * (k + m) * 2
     if monthly:
-        per_draw += 8 * len(SERIES_NAMES) * horizon * 3  # one option's series + quantile copies
-    fixed = 8 * spec.demand.paths * horizon * 4 + 400 * 2**20  # demand paths, the program
+        n_s = len(SERIES_NAMES)
+        exact = min(QUANTILE_BUDGET, 8 * n_s * horizon * draws)
+        hist = 8 * n_s * horizon * (3 * 2048 + len(QUANTILES) * (3 * 512 + 4) + 4)
+        chunks += 2 * MONTHLY_CHUNK_BYTES + exact + hist
+    fixed = 8 * spec.demand.paths * horizon * 4 + chunks + 400 * 2**20
     return per_draw * draws + fixed
 
 
@@ -474,10 +515,285 @@ def _backtest(spec: Spec, seed: int) -> BacktestResult | None:
 
 #: Draws simulated at a time: memory grows with this, not with the study's draws.
 CHUNK_DRAWS = 100_000
+#: Most bytes of monthly series one chunk may produce (the chunk shrinks to fit):
+#: the series and their transposed copy for the accumulator are the chunk's memory.
+MONTHLY_CHUNK_BYTES = 32 * 2**20
+#: Monthly values kept for exact quantiles (:class:`roicast._quantiles.MonthlyQuantiles`).
+QUANTILE_BUDGET = 256 * 2**20
+#: Draws per Dask task (a multiple of the chunk): fewer, larger tasks move less state.
+DASK_TASK_DRAWS = 100_000
+
+
+@dataclass(frozen=True)
+class OptionInputs:
+    """One option's inputs for a range of draws, as uniforms: values computed per chunk.
+
+    ``rows(a, b)`` is :func:`roicast.sampling.input_values` of ``u[a:b]``, equal
+    bit for bit to the same rows of the whole sample's values.  Small and
+    picklable (a Dask task carries its slice).
+
+    Attributes
+    ----------
+    u : ndarray (draws, len(uncertain))
+        The uniforms of the uncertain inputs.
+    dists : dict[str, Distribution]
+        Every input's distribution for this option.
+    tied : dict[str, str]
+        Inputs that take another input's value.
+    uncertain : list[str]
+        Names of the columns of ``u``.
+    derivation : Derivation, optional
+        For an option that ``combines`` others: what derives its inputs from
+        its parts' (:class:`roicast.sampling.Derivation`).
+    """
+
+    u: np.ndarray
+    dists: Mapping[str, Distribution]
+    tied: Mapping[str, str]
+    uncertain: list[str]
+    derivation: Derivation | None = None
+
+    def __len__(self) -> int:
+        return int(self.u.shape[0])
+
+    def rows(self, a: int, b: int, inputs: list[str] | None = None) -> np.ndarray:
+        """Input values of draws ``a .. b-1``, ``(b - a, len(inputs))`` (default every input)."""
+        return input_values(
+            self.dists,
+            self.tied,
+            self.uncertain,
+            self.u[a:b],
+            inputs=inputs,
+            derivation=self.derivation,
+        )
+
+    def slice(self, a: int, b: int) -> OptionInputs:
+        """The same option's draws ``a .. b-1``."""
+        return replace(self, u=self.u[a:b])
+
+
+class ChunkedSample(Sample):
+    """A :class:`~roicast.sampling.Sample` that keeps the uniforms, not the values.
+
+    A study's sample is ``draws × uncertain`` uniforms (8 bytes each) instead
+    of ``options × draws × len(INPUT_NAMES)`` values (41 per draw and option);
+    the values are computed per chunk (:meth:`option_inputs`,
+    :meth:`option_values`).  :attr:`values` keeps the :class:`Sample` API: it
+    builds the whole ``(option, draw, input)`` array on first use (the
+    report's ``results.nc``) and keeps it, identical to
+    :func:`roicast.sampling.sample_inputs`'s.
+    """
+
+    def __init__(
+        self,
+        u: np.ndarray,
+        distributions: dict[str, dict[str, Distribution]],
+        uncertain: list[str],
+        ties: dict[str, dict[str, str]],
+        combinations: dict[str, Combination] | None = None,
+        spec: Spec | None = None,
+    ) -> None:
+        # no dataclass __init__: ``values`` is a property here
+        self.uniforms = xr.DataArray(
+            u, dims=("draw", "input"), coords={"draw": np.arange(u.shape[0]), "input": uncertain}
+        )
+        self.distributions = distributions
+        self.uncertain = uncertain
+        self.ties = ties
+        self.combinations = combinations or {}
+        self.spec = spec
+        self._values: xr.DataArray | None = None
+
+    @classmethod
+    def draw(
+        cls, spec: Spec, n_draws: int, *, n_paths: int, seed: int, stream: tuple[int, ...] = ()
+    ) -> ChunkedSample:
+        """The sample :func:`roicast.sampling.sample_inputs` would draw, kept as uniforms."""
+        u, dists, tied, uncertain = sample_uniforms(
+            spec, n_draws, n_paths=n_paths, seed=seed, stream=stream
+        )
+        return cls(u, dists, uncertain, tied, combinations(spec), spec)
+
+    def __repr__(self) -> str:
+        n, k = self.uniforms.shape
+        return f"ChunkedSample(draws={n}, uncertain={k}, options={list(self.distributions)})"
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.uniforms.shape[0])
+
+    def option_inputs(self, option: str) -> OptionInputs:
+        """One option's inputs (uniforms and distributions), for :func:`simulate_option`."""
+        derivation = None
+        if option in self.combinations and self.spec is not None:
+            derivation = Derivation(self.spec, option, self.distributions, self.ties)
+        return OptionInputs(
+            self.uniforms.values,
+            self.distributions[option],
+            self.ties[option],
+            self.uncertain,
+            derivation,
+        )
+
+    def option_values(
+        self,
+        option: str,
+        start: int = 0,
+        stop: int | None = None,
+        inputs: list[str] | None = None,
+        *,
+        chunk: int = CHUNK_DRAWS,
+    ) -> np.ndarray:
+        """Values of ``inputs`` (default all) for draws ``start .. stop-1``, ``(draws, inputs)``.
+
+        Computed ``chunk`` draws at a time into one preallocated array.
+        """
+        stop = self.n_draws if stop is None else stop
+        oi = self.option_inputs(option)
+        names = list(INPUT_NAMES) if inputs is None else list(inputs)
+        out = np.empty((stop - start, len(names)))
+        for a in range(start, stop, chunk):
+            b = min(stop, a + chunk)
+            part = out[a - start : b - start]
+            input_values(
+                oi.dists,
+                oi.tied,
+                oi.uncertain,
+                oi.u[a:b],
+                inputs=names,
+                out=part,
+                derivation=oi.derivation,
+            )
+        return out
+
+    @property
+    def values(self) -> xr.DataArray:  # type: ignore[override]
+        """Every input's value per option and draw, ``(option, draw, input)``: built on first use."""
+        if self._values is None:
+            opts = list(self.distributions)
+            arr = np.empty((len(opts), self.n_draws, len(INPUT_NAMES)))
+            for o, name in enumerate(opts):
+                arr[o] = self.option_values(name)
+            self._values = xr.DataArray(
+                arr,
+                dims=("option", "draw", "input"),
+                coords={
+                    "option": opts,
+                    "draw": np.arange(self.n_draws),
+                    "input": list(INPUT_NAMES),
+                },
+            )
+        return self._values
+
+
+def _option_rows(
+    sample: Sample, option: str, a: int, b: int, inputs: list[str] | None = None
+) -> np.ndarray:
+    """Values of ``inputs`` for draws ``a .. b-1`` of one option, from either kind of sample."""
+    if isinstance(sample, ChunkedSample):
+        return sample.option_values(option, a, b, inputs)
+    sel = sample.values.sel(option=option).isel(draw=slice(a, b))
+    return sel.values if inputs is None else sel.sel(input=inputs).values
+
+
+def _inputs_frame(sample: Sample, option: str, inputs: list[str]) -> pd.DataFrame:
+    """The ``(draw, input)`` frame of one option's inputs the sensitivity analysis reads."""
+    if not isinstance(sample, ChunkedSample):
+        return sample.values.sel(option=option, input=inputs).to_pandas()
+    return pd.DataFrame(
+        sample.option_values(option, inputs=inputs),
+        index=pd.Index(sample.uniforms["draw"].values, name="draw"),
+        columns=pd.Index(inputs, name="input"),
+    )
+
+
+def chunk_draws(chunk: int, n_series: int, n_months: int, monthly: bool) -> int:
+    r"""Draws per chunk: ``chunk``, shrunk so a chunk's monthly series fit :data:`MONTHLY_CHUNK_BYTES`.
+
+    .. math:: c = \min\bigl(\text{chunk},\ \max(1000,\ \lfloor B / (8\,S\,H) \rfloor)\bigr)
+
+    with ``S`` series of ``H`` months (10 593 draws at 11 × 36 with the default 32 MiB).
+    """
+    if not monthly:
+        return chunk
+    return min(chunk, max(1000, MONTHLY_CHUNK_BYTES // (8 * n_series * n_months)))
+
+
+def _rows(x: np.ndarray | OptionInputs, a: int, b: int) -> np.ndarray:
+    if isinstance(x, OptionInputs):
+        return x.rows(a, b)
+    return np.ascontiguousarray(x[a:b])
+
+
+def _slice(x: np.ndarray | OptionInputs, a: int, b: int) -> np.ndarray | OptionInputs:
+    return x.slice(a, b) if isinstance(x, OptionInputs) else x[a:b]
+
+
+def simulate_draws(
+    x: np.ndarray | OptionInputs,
+    start: int,
+    demand: np.ndarray,
+    *,
+    seed: int,
+    price_seed: int | None,
+    discount_rate: float,
+    monthly: bool,
+    fleet: FleetConfig | None,
+    chunk: int,
+    acc: MonthlyQuantiles | None,
+    orders: bool = False,
+) -> tuple[np.ndarray, MonthlyQuantiles | None, np.ndarray | None]:
+    """Simulate draws ``start .. start+len(x)-1`` in chunks; one Dask task of a split study.
+
+    Row ``i`` of ``x`` is draw ``start + i`` (its noise index), whatever the
+    chunking or the process it runs in.  The monthly series of each chunk are
+    fed to ``acc`` in draw order and dropped.
+
+    Returns
+    -------
+    metrics : ndarray (len(x), len(METRIC_NAMES))
+    acc : MonthlyQuantiles or None
+        ``acc`` itself, fed.
+    bought : ndarray (2, 2, months) or None
+        With ``orders`` (on-prem studies): per fleet (baseline, optimized) and
+        month, the instances ordered summed over these draws (``[0]``) and the
+        number of these draws that order (``[1]``).
+    """
+    n = len(x)
+    metrics = np.empty((n, len(METRIC_NAMES)))
+    bought = None
+    block = max(chunk, CHUNK_DRAWS // chunk * chunk)  # input values computed per block
+    xb, b0 = np.empty((0, len(INPUT_NAMES))), 0
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        if b > b0:
+            xb, a0, b0 = _rows(x, a, min(n, a + block)), a, min(n, a + block)
+        m, series = simulate_arrays(
+            xb[a - a0 : b - a0],
+            demand,
+            seed=seed,
+            discount_rate=discount_rate,
+            monthly=monthly and acc is not None,
+            draw_offset=start + a,
+            price_seed=price_seed,
+            fleet=fleet,
+        )
+        metrics[a:b] = m
+        del m
+        if acc is not None:
+            acc.update(series)
+            if orders:
+                per = series[[_BOUGHT0, _BOUGHT1]]  # (fleet, draw, month)
+                if bought is None:
+                    bought = np.zeros((2, 2, per.shape[2]))
+                bought[0] += per.sum(axis=1)
+                bought[1] += (per > 0).sum(axis=1)
+        del series
+    return metrics, acc, bought
 
 
 def simulate_option(
-    x: np.ndarray,
+    x: np.ndarray | OptionInputs,
     demand: np.ndarray,
     spec: Spec,
     *,
@@ -487,44 +803,147 @@ def simulate_option(
     months: np.ndarray,
     fleet: FleetConfig | None = None,
     chunk: int = CHUNK_DRAWS,
+    client: Any = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """Simulate one option's draws in chunks: per-draw metrics and monthly quantiles, labelled.
+    r"""Simulate one option's draws in chunks: per-draw metrics and monthly quantiles, labelled.
 
-    Draw ``i`` is simulated with noise index ``i`` whatever the chunking, so
-    the per-draw metrics do not depend on ``chunk``.  The monthly series are
-    never kept whole: each chunk feeds a :class:`roicast._quantiles.MonthlyQuantiles`
-    accumulator, exact (``np.quantile``) while the draws fit its budget and
-    within a stated bound beyond it (``monthly.attrs["quantile_error_bound"]``).
-    With an ``[onprem]`` section the monthly dataset also holds, per fleet
-    (``baseline``, ``optimized``) and month, ``mean_purchased_instances_*``
-    (instances ordered, averaged over all draws) and ``prob_order_*`` (share of
-    draws that order a lot that month): exact running sums over the chunks.
+    Parameters
+    ----------
+    x : ndarray (draw, input) or OptionInputs
+        The option's input values, or its uniforms (values computed per chunk:
+        the study's way, memory per chunk instead of per draw).
+    demand : ndarray (path, month)
+        Demand paths sorted by total volume (:func:`demand_matrix`).
+    spec : Spec
+        The study's spec (discount rate).
+    seed, price_seed : int
+        Seeds of the noise (see :func:`roicast.simulate.simulate_arrays`).
+    monthly : bool
+        Compute the monthly quantiles.
+    months : ndarray
+        Labels of the months.
+    fleet : FleetConfig, optional
+        The option's fleet.
+    chunk : int
+        Most draws per chunk (shrunk by :func:`chunk_draws` when ``monthly``).
+    client : distributed.Client, optional
+        Split the draws over this Dask cluster: tasks of
+        :data:`DASK_TASK_DRAWS` draws (:func:`simulate_draws`), at most
+        ``2 ×`` the cluster's threads in flight, merged in draw order.
+
+    Returns
+    -------
+    metrics, monthly : xarray.Dataset
+
+    Notes
+    -----
+    Draw ``i`` is simulated with noise index ``i`` whatever the chunking, the
+    task split or the worker, so the per-draw metrics do not depend on
+    ``chunk`` or ``client``.  The monthly series are never kept whole: they
+    feed a :class:`roicast._quantiles.MonthlyQuantiles` accumulator, exact
+    (``np.quantile``) when all draws' values fit :data:`QUANTILE_BUDGET`
+    (:math:`8 S H n \le` 256 MiB, i.e. :math:`n \le 84\,733` at 11 series × 36
+    months); otherwise the first chunk places its grids and windows and every
+    value is binned, each quantile within its stated bound
+    (``monthly[name].attrs["error_bound"]``).  A split run gives every task an
+    empty copy of that accumulator (:meth:`~roicast._quantiles.MonthlyQuantiles.spawn`)
+    and merges them in draw order: the counts add up, so the quantiles equal
+    a local run's.  With an ``[onprem]`` section the monthly dataset also
+    holds, per fleet (``baseline``, ``optimized``) and month,
+    ``mean_purchased_instances_*`` (instances ordered, averaged over all draws)
+    and ``prob_order_*`` (share of draws that order a lot that month): exact
+    running sums over the chunks and tasks.
     """
-    n = x.shape[0]
+    n = len(x)
+    n_s, n_m = len(SERIES_NAMES), len(months)
+    size = chunk_draws(chunk, n_s, n_m, monthly)
     metrics = np.empty((n, len(METRIC_NAMES)))
-    acc = MonthlyQuantiles(len(SERIES_NAMES), len(months), QUANTILES) if monthly else None
+    acc = MonthlyQuantiles(n_s, n_m, QUANTILES, budget_bytes=QUANTILE_BUDGET) if monthly else None
+    run = {
+        "seed": seed,
+        "price_seed": price_seed,
+        "discount_rate": spec.project.discount_rate,
+        "monthly": monthly,
+        "fleet": fleet,
+        "chunk": size,
+        "orders": monthly and spec.onprem is not None,
+    }
+    first = min(n, size)  # the first chunk places the approximate grids and windows
     # on-prem studies: monthly mean instances ordered and P(an order) per fleet (sums merge)
-    orders = np.zeros((2, 2, len(months))) if monthly and spec.onprem is not None else None
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        m, series = simulate_arrays(
-            np.ascontiguousarray(x[start:stop]),
-            demand,
-            seed=seed,
-            discount_rate=spec.project.discount_rate,
-            monthly=monthly,
-            draw_offset=start,
-            price_seed=price_seed,
-            fleet=fleet,
+    orders = np.zeros((2, 2, n_m)) if run["orders"] else None
+    metrics[:first], acc, o = simulate_draws(_slice(x, 0, first), 0, demand, acc=acc, **run)
+    _add(orders, o)
+    if acc is not None and 8 * n_s * n_m * n > QUANTILE_BUDGET:
+        acc.to_approximate()
+    if client is None:
+        per = max(size, CHUNK_DRAWS // size * size)  # a block of input values at a time
+        for a in range(first, n, per):
+            b = min(n, a + per)
+            metrics[a:b], _, o = simulate_draws(_slice(x, a, b), a, demand, acc=acc, **run)
+            _add(orders, o)
+    else:
+        _simulate_on_dask(client, x, first, demand, metrics, acc, orders, run)
+    return _labelled(metrics, acc, months, orders)
+
+
+def _add(total: np.ndarray | None, part: np.ndarray | None) -> None:
+    if total is not None and part is not None:
+        total += part
+
+
+def _simulate_on_dask(
+    client: Any,
+    x: np.ndarray | OptionInputs,
+    first: int,
+    demand: np.ndarray,
+    metrics: np.ndarray,
+    acc: MonthlyQuantiles | None,
+    orders: np.ndarray | None,
+    run: dict[str, Any],
+) -> None:
+    """Draws ``first ..`` on Dask: tasks in flight bounded, results merged in draw order."""
+    from collections import deque
+
+    n = metrics.shape[0]
+    per_task = max(run["chunk"], DASK_TASK_DRAWS // run["chunk"] * run["chunk"])
+    starts = iter(range(first, n, per_task))
+    limit = max(2, 2 * sum(client.nthreads().values()))
+    demand_f = client.scatter(demand, broadcast=True)
+    pending: deque[tuple[int, int, Any]] = deque()
+
+    def submit() -> None:
+        a = next(starts, None)
+        if a is None:
+            return
+        b = min(n, a + per_task)
+        part = None if acc is None else acc.spawn()
+        fut = client.submit(
+            simulate_draws, _slice(x, a, b), a, demand_f, acc=part, pure=False, **run
         )
-        metrics[start:stop] = m
+        pending.append((a, b, fut))
+
+    for _ in range(limit):
+        submit()
+    while pending:
+        a, b, fut = pending.popleft()
+        m, part, o = fut.result()
+        fut.release()
+        metrics[a:b] = m
+        _add(orders, o)
         if acc is not None:
-            acc.update(series)
-            if orders is not None:
-                bought = series[[_BOUGHT0, _BOUGHT1]]  # (fleet, draw, month)
-                orders[0] += bought.sum(axis=1)
-                orders[1] += (bought > 0).sum(axis=1)
-        del series
+            acc.merge(part)
+        del m, part
+        submit()
+
+
+def _labelled(
+    metrics: np.ndarray,
+    acc: MonthlyQuantiles | None,
+    months: np.ndarray,
+    orders: np.ndarray | None = None,
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Per-draw metrics and monthly quantiles as labelled datasets."""
+    n = metrics.shape[0]
     mds = xr.Dataset(
         {name: ("draw", metrics[:, j]) for j, name in enumerate(METRIC_NAMES)},
         coords={"draw": np.arange(n)},
@@ -704,7 +1123,7 @@ def _full_sensitivity(
     seed: int,
 ) -> dict[str, Any]:
     sim = spec.simulation
-    x = sample.values.sel(option=name, input=list(free_d)).to_pandas()
+    x = _inputs_frame(sample, name, list(free_d))
     npv, roi = metrics["npv"].values, metrics["roi"].values
     out: dict[str, Any] = {
         "rankings": rankings(x, npv),
@@ -748,8 +1167,9 @@ def _check_finite(metrics: xr.Dataset, sample: Sample, option: str) -> None:
     if bad.size == 0:
         return
     i = int(bad[0])
-    vals = sample.values.sel(option=option).isel(draw=i)
-    shown = ", ".join(f"{name}={float(vals.sel(input=name)):.4g}" for name in sample.uncertain)
+    names = list(sample.uncertain)
+    row = _option_rows(sample, option, i, i + 1, names)[0]
+    shown = ", ".join(f"{name}={float(v):.4g}" for name, v in zip(names, row, strict=True))
     raise RoicastError(
         f"option[{option}]: the cash flows overflow in {bad.size} of {key.shape[0]} draws "
         f"(first: draw {i}, {shown or 'every input fixed'}); check the spec's magnitudes "
