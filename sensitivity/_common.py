@@ -29,9 +29,9 @@ __all__ = [
     "as_output",
     "as_samples",
     "average_ranks",
-    "fill_average_ranks",
     "call_model",
     "check_probability",
+    "fill_average_ranks",
     "ppf",
 ]
 

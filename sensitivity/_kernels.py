@@ -41,7 +41,7 @@ def binned_sums(
     ys : float64[m, n]
     edges : float64[e], sorted
     origin, scale : float
-    cell_lo, cell_hi : int64[cells]
+    cell_lo, cell_hi : int32 or int64[cells]
     counts : int64[e + 1], zeroed (out)
     sx : float64[e + 1], zeroed (out)
     sy : float64[m, e + 1], zeroed (out)
