@@ -8,12 +8,11 @@ the boundary does no checking.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from roicast.errors import RoicastError
 
@@ -126,15 +125,25 @@ def call_model(
     return y
 
 
+def _is(obj: Any, module: str, *names: str) -> bool:
+    """``isinstance(obj, module.name)`` for any of ``names``, without importing ``module``.
+
+    pandas and xarray are imported lazily (``roicast._qmc`` and spec validation use
+    this module); an object of theirs can only exist once they are loaded.
+    """
+    mod = sys.modules.get(module)
+    return mod is not None and isinstance(obj, tuple(getattr(mod, n) for n in names))
+
+
 def _sample_values(X: Any, field: str) -> tuple[list[str], np.ndarray]:
     """Names and the (draw, input) float array of ``X``, checked, in whatever memory order."""
-    if isinstance(X, pd.DataFrame):
+    if _is(X, "pandas", "DataFrame"):
         names = [str(c) for c in X.columns]
         try:
             values = X.to_numpy(dtype=float)
         except (TypeError, ValueError):
             raise RoicastError(f"`{field}` must hold numeric inputs only") from None
-    elif isinstance(X, xr.DataArray):
+    elif _is(X, "xarray", "DataArray"):
         if set(X.dims) != {"draw", "input"}:
             raise RoicastError(f"`{field}` must have dims ('draw', 'input'), got {X.dims}")
         X = X.transpose("draw", "input")
@@ -183,7 +192,7 @@ def as_columns(X: Any, field: str = "X") -> tuple[list[str], np.ndarray]:
 
 def as_output(y: Any, n: int | None = None, field: str = "y", *, min_size: int = 2) -> np.ndarray:
     """Return ``y`` as a finite 1-D float array (of length ``n`` when given)."""
-    values = np.asarray(y.values if isinstance(y, pd.Series | xr.DataArray) else y, dtype=float)
+    values = np.asarray(y.values if _is(y, "pandas", "Series") or _is(y, "xarray", "DataArray") else y, dtype=float)
     if values.ndim != 1:
         raise RoicastError(f"`{field}` must be 1-D (one output per draw), got shape {values.shape}")
     if n is not None and values.shape[0] != n:
