@@ -270,59 +270,79 @@ def _metalog_q(q: float, a1: float, a2: float, a3: float, lower, upper) -> float
     return z
 
 
+def _uniform_bounds(p: tuple) -> tuple[float, float]:
+    low, high = float(p[0]), float(p[1])
+    return Q_LOW * (high - low) + low, Q_HIGH * (high - low) + low
+
+
+def _triangular_bounds(p: tuple) -> tuple[float, float]:
+    lo, mode, hi = (float(v) for v in p)
+    width = hi - lo
+    c = (mode - lo) / width
+
+    def tri(q: float) -> float:
+        x = math.sqrt(c * q) if q < c else 1.0 - math.sqrt((1.0 - c) * (1.0 - q))
+        return x * width + lo
+
+    return tri(Q_LOW), tri(Q_HIGH)
+
+
+def _pert_bounds(p: tuple) -> tuple[float, float]:
+    lo, mode, hi, lam = (float(v) for v in p)
+    width = hi - lo
+    a, b = 1.0 + lam * (mode - lo) / width, 1.0 + lam * (hi - mode) / width
+    return _beta_bounds(a, b, lo, hi)
+
+
+def _truncnormal_bounds(p: tuple) -> tuple[float, float] | None:
+    mean, sd, low, high = (float(v) for v in p)
+    x_lo = _truncnormal_q(Q_LOW, mean, sd, low, high)
+    x_hi = _truncnormal_q(Q_HIGH, mean, sd, low, high)
+    if x_lo is None or x_hi is None:
+        return None
+    pad = _BOUND_SLACK * (1.0 + abs(x_lo) + abs(x_hi))
+    return max((x_lo - pad) * sd + mean, low), min((x_hi + pad) * sd + mean, high)
+
+
+def _discrete_bounds(p: tuple) -> tuple[float, float]:
+    values, cum = p
+
+    def disc(q: float) -> float:
+        i = next((i for i, c in enumerate(cum) if c >= q), len(cum) - 1)
+        return float(values[min(i, len(values) - 1)])
+
+    return disc(Q_LOW), disc(Q_HIGH)
+
+
+def _metalog_bounds(p: tuple) -> tuple[float, float]:
+    p10, p50, p90, lower, upper = p
+    z10, z50, z90 = (_metalog_z(v, lower, upper) for v in (p10, p50, p90))
+    a = (z50, (z90 - z10) / (2 * _LOGIT_09), (z90 + z10 - 2 * z50) / (0.8 * _LOGIT_09))
+    return _metalog_q(Q_LOW, *a, lower, upper), _metalog_q(Q_HIGH, *a, lower, upper)
+
+
+_CLOSED_FORM_BOUNDS = {
+    "fixed": lambda p: (float(p[0]), float(p[0])),
+    "uniform": _uniform_bounds,
+    "triangular": _triangular_bounds,
+    "normal": lambda p: (_ndtri(Q_LOW) * p[1] + p[0], _ndtri(Q_HIGH) * p[1] + p[0]),
+    "lognormal": lambda p: (
+        math.exp(p[1] * _ndtri(Q_LOW)) * p[0],
+        math.exp(p[1] * _ndtri(Q_HIGH)) * p[0],
+    ),
+    "pert": _pert_bounds,
+    "beta": lambda p: _beta_bounds(*(float(v) for v in p)),
+    "truncnormal": _truncnormal_bounds,
+    "discrete": _discrete_bounds,
+    "metalog": _metalog_bounds,
+}
+
+
 def _closed_form_bounds(kind: str, p: tuple) -> tuple[float, float] | None:
     """``(ppf(Q_LOW), ppf(Q_HIGH))`` of a distribution given as :meth:`Distribution.fast_args`,
     in plain Python; None for a kind (or a far-tail truncated normal) left to ``ppf``."""
-    lo_q, hi_q = Q_LOW, Q_HIGH
-    if kind == "fixed":
-        return float(p[0]), float(p[0])
-    if kind == "uniform":
-        low, high = float(p[0]), float(p[1])
-        return lo_q * (high - low) + low, hi_q * (high - low) + low
-    if kind == "triangular":
-        lo, mode, hi = (float(v) for v in p)
-        width = hi - lo
-        c = (mode - lo) / width
-
-        def tri(q: float) -> float:
-            x = math.sqrt(c * q) if q < c else 1.0 - math.sqrt((1.0 - c) * (1.0 - q))
-            return x * width + lo
-
-        return tri(lo_q), tri(hi_q)
-    if kind == "normal":
-        return _ndtri(lo_q) * p[1] + p[0], _ndtri(hi_q) * p[1] + p[0]
-    if kind == "lognormal":
-        return math.exp(p[1] * _ndtri(lo_q)) * p[0], math.exp(p[1] * _ndtri(hi_q)) * p[0]
-    if kind == "pert":
-        lo, mode, hi, lam = (float(v) for v in p)
-        width = hi - lo
-        a, b = 1.0 + lam * (mode - lo) / width, 1.0 + lam * (hi - mode) / width
-        return _beta_bounds(a, b, lo, hi)
-    if kind == "beta":
-        return _beta_bounds(*(float(v) for v in p))
-    if kind == "truncnormal":
-        mean, sd, low, high = (float(v) for v in p)
-        xs = [_truncnormal_q(q, mean, sd, low, high) for q in (lo_q, hi_q)]
-        if xs[0] is None or xs[1] is None:
-            return None
-        pad = _BOUND_SLACK * (1.0 + abs(xs[0]) + abs(xs[1]))
-        return max((xs[0] - pad) * sd + mean, low), min((xs[1] + pad) * sd + mean, high)
-    if kind == "discrete":
-        values, cum = p
-
-        def disc(q: float) -> float:
-            i = next((i for i, c in enumerate(cum) if c >= q), len(cum) - 1)
-            return float(values[min(i, len(values) - 1)])
-
-        return disc(lo_q), disc(hi_q)
-    if kind == "metalog":
-        p10, p50, p90, lower, upper = p
-        z10, z50, z90 = (_metalog_z(v, lower, upper) for v in (p10, p50, p90))
-        a1, a2, a3 = z50, (z90 - z10) / (2 * _LOGIT_09), (z90 + z10 - 2 * z50) / (0.8 * _LOGIT_09)
-        return _metalog_q(lo_q, a1, a2, a3, lower, upper), _metalog_q(
-            hi_q, a1, a2, a3, lower, upper
-        )
-    return None
+    fn = _CLOSED_FORM_BOUNDS.get(kind)
+    return None if fn is None else fn(p)
 
 
 def _metalog_z(x: float, lower, upper) -> float:
