@@ -902,7 +902,95 @@ def _par_discrete(q, values, cum, out):
     discrete_ppf(q, values, cum, out)
 
 
+# --------------------------------------------------------------------------- serial drivers
+#
+# The same loops compiled without ``parallel=True``, for arrays shorter than
+# :data:`PARALLEL_MIN`: waking the thread pool costs milliseconds of CPU per call
+# (threads spin while they wait), far more than the work on a short array.
+# Every element is computed by the same code either way, so results are identical.
+
+
+@_jit()
+def _ser_normal(q, mean, sd, out):
+    normal_ppf(q, mean, sd, out)
+
+
+@_jit()
+def _ser_lognormal(q, median, sigma, out):
+    lognormal_ppf(q, median, sigma, out)
+
+
+@_jit()
+def _ser_truncnormal(q, mean, sd, low, high, out):
+    truncnormal_ppf(q, mean, sd, low, high, out)
+
+
+@_jit()
+def _ser_truncnormal_table(q, mean, sd, low, high, c, coef, q0, inv_h, out):
+    truncnormal_ppf_table(q, mean, sd, low, high, c, coef, q0, inv_h, out)
+
+
+@_jit()
+def _ser_metalog_table(q, a1, a2, a3, lower, upper, coef, q0, inv_h, out):
+    metalog_ppf_table(q, a1, a2, a3, lower, upper, coef, q0, inv_h, out)
+
+
+@_jit()
+def _ser_beta_table(
+    q, coef_mid, q0, inv_h_mid, coef_lo, w0_lo, inv_h_lo, coef_hi, w0_hi, inv_h_hi, low, high, out
+):
+    beta_ppf_table(
+        q,
+        coef_mid,
+        q0,
+        inv_h_mid,
+        coef_lo,
+        w0_lo,
+        inv_h_lo,
+        coef_hi,
+        w0_hi,
+        inv_h_hi,
+        low,
+        high,
+        out,
+    )
+
+
+@_jit()
+def _ser_beta_exact(q, a, b, low, high, out):
+    beta_ppf_exact(q, a, b, low, high, out)
+
+
+@_jit()
+def _ser_uniform(q, low, high, out):
+    uniform_ppf(q, low, high, out)
+
+
+@_jit()
+def _ser_triangular(q, lo, mode, hi, out):
+    triangular_ppf(q, lo, mode, hi, out)
+
+
+@_jit()
+def _ser_metalog(q, a1, a2, a3, lower, upper, out):
+    metalog_ppf(q, a1, a2, a3, lower, upper, out)
+
+
+@_jit()
+def _ser_discrete(q, values, cum, out):
+    discrete_ppf(q, values, cum, out)
+
+
 # --------------------------------------------------------------------------- Python layer
+
+#: Arrays at least this long use the parallel drivers; shorter ones the serial twins.
+PARALLEL_MIN = 65_536
+
+
+def _pick(par, ser, q: np.ndarray):
+    """The parallel driver ``par`` for long ``q``, its serial twin ``ser`` otherwise."""
+    return par if q.shape[0] >= PARALLEL_MIN else ser
+
 
 _Q_MID = 0.05  # x(q) is interpolated directly on [0.05, 0.95]
 # Lower tail: q in [2^-1074, 0.05] -> w = sqrt(-ln q) in [sqrt(-ln 0.05), sqrt(745)];
@@ -1134,19 +1222,19 @@ def _do_fixed(q, p, out):
 
 
 def _do_uniform(q, p, out):
-    _par_uniform(q, float(p[0]), float(p[1]), out)
+    _pick(_par_uniform, _ser_uniform, q)(q, float(p[0]), float(p[1]), out)
 
 
 def _do_triangular(q, p, out):
-    _par_triangular(q, float(p[0]), float(p[1]), float(p[2]), out)
+    _pick(_par_triangular, _ser_triangular, q)(q, float(p[0]), float(p[1]), float(p[2]), out)
 
 
 def _do_beta_shape(q, a, b, lo, hi, out):
     tab = beta_table(a, b)
     if tab is None:
-        _par_beta_exact(q, a, b, lo, hi, out)
+        _pick(_par_beta_exact, _ser_beta_exact, q)(q, a, b, lo, hi, out)
     else:
-        _par_beta_table(q, *tab, lo, hi, out)
+        _pick(_par_beta_table, _ser_beta_table, q)(q, *tab, lo, hi, out)
 
 
 def _do_pert(q, p, out):
@@ -1161,26 +1249,26 @@ def _do_beta(q, p, out):
 
 
 def _do_normal(q, p, out):
-    _par_normal(q, float(p[0]), float(p[1]), out)
+    _pick(_par_normal, _ser_normal, q)(q, float(p[0]), float(p[1]), out)
 
 
 def _do_truncnormal(q, p, out):
     mean, sd, lo, hi = (float(v) for v in p)
     tab = truncnormal_table((lo - mean) / sd, (hi - mean) / sd)
     if tab is None:
-        _par_truncnormal(q, mean, sd, lo, hi, out)
+        _pick(_par_truncnormal, _ser_truncnormal, q)(q, mean, sd, lo, hi, out)
     else:
-        _par_truncnormal_table(q, mean, sd, lo, hi, *tab, out)
+        _pick(_par_truncnormal_table, _ser_truncnormal_table, q)(q, mean, sd, lo, hi, *tab, out)
 
 
 def _do_lognormal(q, p, out):
-    _par_lognormal(q, float(p[0]), float(p[1]), out)
+    _pick(_par_lognormal, _ser_lognormal, q)(q, float(p[0]), float(p[1]), out)
 
 
 def _do_discrete(q, p, out):
     values = np.ascontiguousarray(p[0], dtype=np.float64)
     cum = np.ascontiguousarray(p[1], dtype=np.float64)
-    _par_discrete(q, values, cum, out)
+    _pick(_par_discrete, _ser_discrete, q)(q, values, cum, out)
 
 
 def _do_metalog(q, p, out):
@@ -1190,9 +1278,9 @@ def _do_metalog(q, p, out):
     hi = math.inf if upper is None else float(upper)
     tab = metalog_table(a1, a2, a3, lo, hi)
     if tab is None:
-        _par_metalog(q, a1, a2, a3, lo, hi, out)
+        _pick(_par_metalog, _ser_metalog, q)(q, a1, a2, a3, lo, hi, out)
     else:
-        _par_metalog_table(q, a1, a2, a3, lo, hi, *tab, out)
+        _pick(_par_metalog_table, _ser_metalog_table, q)(q, a1, a2, a3, lo, hi, *tab, out)
 
 
 _DISPATCH = {

@@ -95,6 +95,270 @@ def registry() -> dict[str, type[Distribution]]:
     return dict(_REGISTRY)
 
 
+# --------------------------------------------------------------------------- bounds, closed forms
+#
+# ``Distribution.bounds()`` is what spec validation calls for every input; it must
+# not load numba (the compiled inverse CDFs of :mod:`roicast._fastppf`) or build an
+# interpolation table.  These plain-Python scalar quantiles follow the same
+# formulas as the numba kernels (AS241 for the normal, the same metalog,
+# triangular, uniform and discrete arithmetic, the same truncated-normal set-up
+# and the same Newton solve of the incomplete beta), so they agree with
+# ``ppf`` to rounding; where ``ppf`` interpolates a table (beta, PERT and the
+# truncated normal), the bound is widened outwards by ``_BOUND_SLACK`` relative,
+# above the tables' 1e-13 accuracy, so that a sampled value never lies outside
+# its validated bounds.
+
+_BOUND_SLACK = 1e-12
+
+# AS241 (Wichura 1988, PPND16), ascending powers: the coefficients of roicast._fastppf.
+_AS241 = (
+    (3.3871328727963666080e0, 1.3314166789178437745e2, 1.9715909503065514427e3,
+     1.3731693765509461125e4, 4.5921953931549871457e4, 6.7265770927008700853e4,
+     3.3430575583588128105e4, 2.5090809287301226727e3),
+    (1.0, 4.2313330701600911252e1, 6.8718700749205790830e2, 5.3941960214247511077e3,
+     2.1213794301586595867e4, 3.9307895800092710610e4, 2.8729085735721942674e4,
+     5.2264952788528545610e3),
+    (1.42343711074968357734e0, 4.63033784615654529590e0, 5.76949722146069140550e0,
+     3.64784832476320460504e0, 1.27045825245236838258e0, 2.41780725177450611770e-1,
+     2.27238449892691845833e-2, 7.74545014278341407640e-4),
+    (1.0, 2.05319162663775882187e0, 1.67638483018380384940e0, 6.89767334985100004550e-1,
+     1.48103976427480074590e-1, 1.51986665636164571966e-2, 5.47593808499534494600e-4,
+     1.05075007164441684324e-9),
+    (6.65790464350110377720e0, 5.46378491116411436990e0, 1.78482653991729133580e0,
+     2.96560571828504891230e-1, 2.65321895265761230930e-2, 1.24266094738807843860e-3,
+     2.71155556874348757815e-5, 2.01033439929228813265e-7),
+    (1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1, 1.48753612908506148525e-2,
+     7.86869131145613259100e-4, 1.84631831751005468180e-5, 1.42151175831644588870e-7,
+     2.04426310338993978564e-15),
+)  # fmt: skip
+
+
+def _horner8(c: tuple[float, ...], x: float) -> float:
+    return c[0] + x * (
+        c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * (c[5] + x * (c[6] + x * c[7])))))
+    )
+
+
+def _ndtri(p: float) -> float:
+    r"""Standard normal quantile :math:`\Phi^{-1}(p)` for ``0 < p < 1`` (AS241, as the numba kernel)."""
+    a, b, c, d, e, f = _AS241
+    qq = p - 0.5
+    if abs(qq) <= 0.425:
+        r = 0.180625 - qq * qq
+        return qq * _horner8(a, r) / _horner8(b, r)
+    r = math.sqrt(-math.log(p if qq < 0.0 else 1.0 - p))
+    if r <= 5.0:
+        v = _horner8(c, r - 1.6) / _horner8(d, r - 1.6)
+    else:
+        v = _horner8(e, r - 5.0) / _horner8(f, r - 5.0)
+    return -v if qq < 0.0 else v
+
+
+def _truncnormal_q(q: float, mean: float, sd: float, low: float, high: float) -> float | None:
+    r"""Truncated-normal quantile at ``0 < q < 1`` (the numba ``_tn_setup`` / ``_tn_std``).
+
+    With standardised bounds reflected so that :math:`a \le 0`:
+    :math:`p = \Phi(a) + eZ` and :math:`s = \bar\Phi(a) - eZ` (or from ``b``),
+    :math:`x = \Phi^{-1}(p)` if :math:`p \le s` else :math:`-\Phi^{-1}(s)`.
+    None in the far-tail case the kernel handles in log space (:math:`a < -37`, :math:`b < -5`).
+    """
+    a, b = (low - mean) / sd, (high - mean) / sd
+    flip = a > 0.0
+    if flip:
+        a, b = -b, -a
+    if a < -37.0 and b < -5.0:
+        return None
+    pa = 0.5 * math.erfc(-a * 0.70710678118654752440)
+    qa = 0.5 * math.erfc(a * 0.70710678118654752440)
+    if b == math.inf:
+        pb, qb = 1.0, 0.0
+    else:
+        pb = 0.5 * math.erfc(-b * 0.70710678118654752440)
+        qb = 0.5 * math.erfc(b * 0.70710678118654752440)
+    z = pb - pa if b <= 0.0 else (0.5 - pa) + (0.5 - qb)
+    from_a = (q <= 0.5) != flip
+    e = q if q <= 0.5 else 1.0 - q
+    p, s = (pa + e * z, qa - e * z) if from_a else (pb - e * z, qb + e * z)
+    x = min(max(_ndtri(p) if p <= s else -_ndtri(s), a), b)
+    return -x if flip else x
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of :math:`I_x(a, b)` (modified Lentz, as the numba kernel)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = 1.0
+    d = 1.0 - qab * x / qap
+    d = 1.0 / (tiny if abs(d) < tiny else d)
+    h = d
+    for m in range(1, 5000):
+        m2 = 2.0 * m
+        for aa in (
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ):
+            d = 1.0 + aa * d
+            d = 1.0 / (tiny if abs(d) < tiny else d)
+            c = 1.0 + aa / c
+            c = tiny if abs(c) < tiny else c
+            de = d * c
+            h *= de
+        if abs(de - 1.0) < 3e-16:
+            break
+    return h
+
+
+def _log_ibeta(a: float, b: float, lbeta: float, y: float) -> float:
+    r""":math:`\ln I_x(a, b)` at :math:`x = e^y` (``y <= 0``)."""
+    if y >= 0.0:
+        return 0.0
+    x, omx = math.exp(y), -math.expm1(y)
+    lbt = a * y + b * math.log(omx) - lbeta
+    if x < (a + 1.0) / (a + b + 2.0):
+        return lbt + math.log(_betacf(a, b, x) / a)
+    return math.log1p(-math.exp(lbt) * _betacf(b, a, omx) / b)
+
+
+def _beta_log_q(a: float, b: float, t: float) -> float:
+    r""":math:`y = \ln x` with :math:`\ln I_x(a, b) = t < 0`: Newton in ``y`` kept in a bracket.
+
+    The start is the far-tail law :math:`x \approx (q\,a\,B(a, b))^{1/a}`, capped at the
+    median's approximation (the numba ``_beta_guess`` / ``_beta_solve``).
+    """
+    lbeta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    m = min(max((a - 1.0 / 3.0) / (a + b - 2.0 / 3.0), 1e-6), 1.0 - 1e-6)
+    y = min(min((t + math.log(a) + lbeta) / a, math.log(m)), -1e-300)
+    lo, hi = -math.inf, 0.0
+    for _ in range(300):
+        g = _log_ibeta(a, b, lbeta, y)
+        f = g - t
+        if f == 0.0:
+            return y
+        if f > 0.0:
+            hi = y
+        else:
+            lo = y
+        dg = math.exp(a * y + (b - 1.0) * math.log(-math.expm1(y)) - lbeta - g)
+        ynew = y - f / dg
+        if not lo < ynew < hi:
+            ynew = y - 1.0 - abs(y) if lo == -math.inf else 0.5 * (lo + hi)
+        if abs(ynew - y) <= 1e-15 * (1.0 + abs(y)):
+            return ynew
+        y = ynew
+        if hi - lo <= 1e-15 * (1.0 + abs(y)):
+            return y
+    return y
+
+
+def _beta_bounds(a: float, b: float, low: float, high: float) -> tuple[float, float]:
+    """Beta(a, b) on ``[low, high]`` at ``Q_LOW`` and ``Q_HIGH``, widened by ``_BOUND_SLACK``."""
+    x_lo = math.exp(_beta_log_q(a, b, math.log(Q_LOW)))
+    x_hi = -math.expm1(_beta_log_q(b, a, math.log(1.0 - Q_HIGH)))
+    x_lo *= 1.0 - _BOUND_SLACK
+    x_hi = 1.0 - (1.0 - x_hi) * (1.0 - _BOUND_SLACK)
+    scale = high - low
+    return max(x_lo * scale + low, low), min(x_hi * scale + low, high)
+
+
+def _metalog_q(q: float, a1: float, a2: float, a3: float, lower, upper) -> float:
+    """Metalog quantile at ``0 < q < 1`` (the numba ``_metalog_x``)."""
+    lg = math.log(q / (1.0 - q))
+    z = a1 + a2 * lg + a3 * (q - 0.5) * lg
+    if lower is not None:
+        if upper is not None:
+            return lower + (upper - lower) / (1.0 + math.exp(-z))
+        return lower + math.exp(z)
+    if upper is not None:
+        return upper - math.exp(-z)
+    return z
+
+
+def _uniform_bounds(p: tuple) -> tuple[float, float]:
+    low, high = float(p[0]), float(p[1])
+    return Q_LOW * (high - low) + low, Q_HIGH * (high - low) + low
+
+
+def _triangular_bounds(p: tuple) -> tuple[float, float]:
+    lo, mode, hi = (float(v) for v in p)
+    width = hi - lo
+    c = (mode - lo) / width
+
+    def tri(q: float) -> float:
+        x = math.sqrt(c * q) if q < c else 1.0 - math.sqrt((1.0 - c) * (1.0 - q))
+        return x * width + lo
+
+    return tri(Q_LOW), tri(Q_HIGH)
+
+
+def _pert_bounds(p: tuple) -> tuple[float, float]:
+    lo, mode, hi, lam = (float(v) for v in p)
+    width = hi - lo
+    a, b = 1.0 + lam * (mode - lo) / width, 1.0 + lam * (hi - mode) / width
+    return _beta_bounds(a, b, lo, hi)
+
+
+def _truncnormal_bounds(p: tuple) -> tuple[float, float] | None:
+    mean, sd, low, high = (float(v) for v in p)
+    x_lo = _truncnormal_q(Q_LOW, mean, sd, low, high)
+    x_hi = _truncnormal_q(Q_HIGH, mean, sd, low, high)
+    if x_lo is None or x_hi is None:
+        return None
+    pad = _BOUND_SLACK * (1.0 + abs(x_lo) + abs(x_hi))
+    return max((x_lo - pad) * sd + mean, low), min((x_hi + pad) * sd + mean, high)
+
+
+def _discrete_bounds(p: tuple) -> tuple[float, float]:
+    values, cum = p
+
+    def disc(q: float) -> float:
+        i = next((i for i, c in enumerate(cum) if c >= q), len(cum) - 1)
+        return float(values[min(i, len(values) - 1)])
+
+    return disc(Q_LOW), disc(Q_HIGH)
+
+
+def _metalog_bounds(p: tuple) -> tuple[float, float]:
+    p10, p50, p90, lower, upper = p
+    z10, z50, z90 = (_metalog_z(v, lower, upper) for v in (p10, p50, p90))
+    a = (z50, (z90 - z10) / (2 * _LOGIT_09), (z90 + z10 - 2 * z50) / (0.8 * _LOGIT_09))
+    return _metalog_q(Q_LOW, *a, lower, upper), _metalog_q(Q_HIGH, *a, lower, upper)
+
+
+_CLOSED_FORM_BOUNDS = {
+    "fixed": lambda p: (float(p[0]), float(p[0])),
+    "uniform": _uniform_bounds,
+    "triangular": _triangular_bounds,
+    "normal": lambda p: (_ndtri(Q_LOW) * p[1] + p[0], _ndtri(Q_HIGH) * p[1] + p[0]),
+    "lognormal": lambda p: (
+        math.exp(p[1] * _ndtri(Q_LOW)) * p[0],
+        math.exp(p[1] * _ndtri(Q_HIGH)) * p[0],
+    ),
+    "pert": _pert_bounds,
+    "beta": lambda p: _beta_bounds(*(float(v) for v in p)),
+    "truncnormal": _truncnormal_bounds,
+    "discrete": _discrete_bounds,
+    "metalog": _metalog_bounds,
+}
+
+
+def _closed_form_bounds(kind: str, p: tuple) -> tuple[float, float] | None:
+    """``(ppf(Q_LOW), ppf(Q_HIGH))`` of a distribution given as :meth:`Distribution.fast_args`,
+    in plain Python; None for a kind (or a far-tail truncated normal) left to ``ppf``."""
+    fn = _CLOSED_FORM_BOUNDS.get(kind)
+    return None if fn is None else fn(p)
+
+
+def _metalog_z(x: float, lower, upper) -> float:
+    """The metalog's transformed value: ``ln((x - lower) / (upper - x))``, ``ln(x - lower)``, ..."""
+    if lower is not None and upper is not None:
+        return math.log((x - lower) / (upper - x))
+    if lower is not None:
+        return math.log(x - lower)
+    if upper is not None:
+        return -math.log(upper - x)
+    return x
+
+
 @dataclass(frozen=True)
 class Distribution:
     """Base class: subclasses implement :meth:`ppf`, :meth:`describe` and :meth:`from_table`.
@@ -135,7 +399,19 @@ class Distribution:
         return False
 
     def bounds(self) -> tuple[float, float]:
-        """Smallest and largest value the sampler can produce (quantiles 1e-9, 1 - 1e-9)."""
+        """Smallest and largest value the sampler can produce (quantiles 1e-9, 1 - 1e-9).
+
+        In plain Python for the kinds of this module (closed forms and scalar
+        solves that follow the numba kernels; no numba, no table): spec
+        validation calls it for every input.  Where :meth:`ppf` interpolates a
+        table (beta, PERT, truncated normal) the result is widened outwards by
+        1e-12 relative, so every sampled value lies within it.  Other kinds
+        (and a truncated normal far in one tail) use :meth:`ppf`.
+        """
+        kind, params = self.fast_args()
+        closed = _closed_form_bounds(kind, params)
+        if closed is not None:
+            return float(closed[0]), float(closed[1])
         lo, hi = self.ppf(np.array([Q_LOW, Q_HIGH]))
         return float(lo), float(hi)
 

@@ -94,9 +94,14 @@ _WHERE = {
 def __getattr__(name: str) -> Any:
     """Names load on first use (PEP 562): ``import roicast.sensitivity._common`` stays light."""
     if name in _WHERE:
-        value = getattr(importlib.import_module(f"roicast.sensitivity.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
+        module = importlib.import_module(f"roicast.sensitivity.{_WHERE[name]}")
+        # Bind every public name of that module now: importing the submodule
+        # ``rankings`` sets the package attribute ``rankings`` to the module,
+        # which would otherwise hide the function of that name.
+        for other, where in _WHERE.items():
+            if where == _WHERE[name]:
+                globals()[other] = getattr(module, other)
+        return globals()[name]
     raise AttributeError(f"module 'roicast.sensitivity' has no attribute {name!r}")
 
 

@@ -54,7 +54,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.special import ndtri
-from scipy.stats import qmc, rankdata
 
 from roicast.errors import RoicastError
 from roicast.sensitivity._common import (
@@ -333,6 +332,8 @@ def _stacked_columns(
     """Rows [A; B; AB_1..AB_k; (BA_1..BA_k)] as a (k, n_rows) array, one row per input."""
     names = list(dists)
     k = len(names)
+    from scipy.stats import qmc  # scipy.stats costs ~0.5 s to import: only when Sobol runs
+
     engine = qmc.Sobol(d=2 * k, scramble=True, rng=rng)
     base = engine.random_base2(int(math.log2(n)))
     np.clip(base, _TINY, 1.0 - _TINY, out=base)
@@ -396,6 +397,8 @@ def _transformed(
     if transform == "rank":
         # Normal scores of all evaluated outputs jointly: one monotone map g applied
         # to every row, so the indices are the Sobol indices of g(f(X)).
+        from scipy.stats import rankdata
+
         r = rankdata(y)
         return ndtri((r - 0.5) / y.shape[0]), transform, kurt
     if transform == "logmod":

@@ -50,7 +50,13 @@ import pandas as pd
 import xarray as xr
 
 from roicast.errors import RoicastError
-from roicast.sensitivity._common import as_generator, as_output, as_samples, average_ranks
+from roicast.sensitivity._common import (
+    as_columns,
+    as_generator,
+    as_output,
+    as_samples,
+    average_ranks,
+)
 
 __all__ = ["RULES", "PilotResult", "VoiResult", "evpi", "evppi", "evsi_pilot", "voi_for_rule"]
 
@@ -66,8 +72,9 @@ DEFAULT_KNOTS = 8
 LARGE_N = 200_000
 #: Bins of the large-``n`` spline fit.
 FAST_BINS = 1024
-#: Uniform cells of the two-level bin lookup of the large-``n`` fit.
-FAST_CELLS = 65_536
+#: Uniform cells of the two-level bin lookup of the large-``n`` fit (the bins found do
+#: not depend on it; 16 384 cells of int32 keep the lookup tables in the CPU's L2 cache).
+FAST_CELLS = 16_384
 #: Draws (the first ones) whose quantiles give the large-``n`` bin edges and knots.
 FAST_SUBSAMPLE = 65_536
 
@@ -163,7 +170,7 @@ def _conditional_mean_binned_regression(
     ys = np.ascontiguousarray(ys)
     mean = x.mean()
     sd = x.std()
-    sub = x[: min(n, FAST_SUBSAMPLE)]
+    sub = np.sort(x[: min(n, FAST_SUBSAMPLE)])  # quantiles of sorted data: same values, faster
     edges = np.unique(np.quantile(sub, np.linspace(0.0, 1.0, FAST_BINS + 1)[1:-1]))
     # Uniform cells over [min, max]; cell c covers [lo + c/scale, lo + (c+1)/scale).
     # Its candidate bins come from the edges at its ends widened by one cell width
@@ -171,8 +178,8 @@ def _conditional_mean_binned_regression(
     lo_x, hi_x = float(x.min()), float(x.max())
     scale = FAST_CELLS / (hi_x - lo_x)
     left = lo_x + (np.arange(FAST_CELLS) - 1.0) / scale
-    cell_lo = np.searchsorted(edges, left, side="left").astype(np.int64)
-    cell_hi = np.searchsorted(edges, left + 3.0 / scale, side="right").astype(np.int64)
+    cell_lo = np.searchsorted(edges, left, side="left").astype(np.int32)
+    cell_hi = np.searchsorted(edges, left + 3.0 / scale, side="right").astype(np.int32)
     counts_i = np.zeros(edges.size + 1, dtype=np.int64)
     sx = np.zeros(edges.size + 1)
     sy = np.zeros((ys.shape[0], edges.size + 1))
@@ -329,14 +336,13 @@ def evppi(
         holds the EVPI of the same draws (an upper bound) and
         ``attrs["excluded"]`` the zero-variance inputs (EVPPI 0).
     """
-    names, values = as_samples(X)
-    y = as_output(npv, values.shape[0], field="npv")
+    names, columns = as_columns(X)
+    y = as_output(npv, columns.shape[1], field="npv")
     n = y.shape[0]
     n_bins = _check_method(method, knots, n_bins, n)
 
     base = max(float(y.mean()), 0.0)
-    ranks = average_ranks(values) if method == "bins" else None
-    columns = _columns(values)
+    ranks = average_ranks(columns.T) if method == "bins" else None
     out = np.zeros(len(names))
     excluded = []
     for i, name in enumerate(names):
