@@ -23,6 +23,23 @@ pattern spanned by two harmonics; up to ``FOURIER_MAX_CYCLES`` cycles).  Both
 have a proper (regularising) prior on the initial pattern, so the evidence
 can compare them with each other and with the non-seasonal candidates.
 
+**Zero-drift candidates.**  Under the default growth prior, and when the
+history is at least as long as the study ahead (``n ≥ H``;
+:func:`zero_drift_allowed`), copies of the ``N`` and ``Ad`` candidates with
+``μ = 0`` join the family (names without ``+drift``), so the family contains
+the AICc-selected one of :mod:`roicast.forecast.ets`.  With equal prior odds
+per candidate the default prior on ``ln(1 + g)`` is then, in effect, a
+spike-and-slab: a point mass at 0 and the normal below.  Why: on long
+histories of a level that wanders without a long-run trend (elnino,
+elec_equip) the drift's estimate is noise of sd ``≈ ασ/√n`` a step,
+extrapolated ``H`` steps, and averaging only drift candidates made the
+24-month CRPS 4.5 % worse than the pre-averaging forecaster; the evidence
+weighs "no drift" against "drift" exactly (the Occam factor of the slab
+against the data's precision on ``μ``).  With a shorter history the long run
+is the prior's, and a spike at zero growth was refuted by the short-history
+backtest (80 % coverage at months 25–36 fell from 0.80 to 0.58), so there the
+family is unchanged.  A stated prior is always used as stated.
+
 Priors
 ------
 * ``μ``: the **growth prior**.  The analyst's annual growth ``g`` (anything
