@@ -224,8 +224,8 @@ def test_coverage_on_series_with_known_truth():
 def test_zero_drift_candidates_only_under_the_default_prior_and_a_long_history():
     default, stated = growth_prior(None, 12.0), growth_prior(stats.norm(0.1, 0.2), 12.0)
     assert zero_drift_allowed(120, 24, default)
-    assert zero_drift_allowed(36, 36, default)
-    assert not zero_drift_allowed(35, 36, default)  # the study reaches past the history
+    assert zero_drift_allowed(96, 24, default)
+    assert not zero_drift_allowed(95, 24, default)  # history < 4 study lengths
     assert not zero_drift_allowed(120, 24, stated)  # a stated prior is used as stated
     names = [mb.name for mb in family_for(120, 12, 24, zero_drift=True)]
     # the AICc family of roicast.forecast.ets (N, Ad without drift) joins; A keeps its drift
