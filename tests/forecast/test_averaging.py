@@ -7,10 +7,13 @@ from scipy import stats
 
 from roicast.forecast import forecast_demand, read_history
 from roicast.forecast.averaging import (
+    draw_path_params,
+    family_for,
     fit_family,
     growth_prior,
     mode_params,
     state_shock_weights,
+    zero_drift_allowed,
 )
 from roicast.forecast.demand import simulate_history
 from roicast.forecast.overlays import apply_ceiling
@@ -216,3 +219,47 @@ def test_coverage_on_series_with_known_truth():
     tol = 3 * math.sqrt(0.8 * 0.2 / k)
     for h, v in hits.items():
         assert abs(np.mean(v) - 0.8) < tol, (h, np.mean(v))
+
+
+def test_zero_drift_candidates_only_under_the_default_prior_and_a_long_history():
+    default, stated = growth_prior(None, 12.0), growth_prior(stats.norm(0.1, 0.2), 12.0)
+    assert zero_drift_allowed(120, 24, default)
+    assert zero_drift_allowed(96, 24, default)
+    assert not zero_drift_allowed(95, 24, default)  # history < 4 study lengths
+    assert not zero_drift_allowed(120, 24, stated)  # a stated prior is used as stated
+    names = [mb.name for mb in family_for(120, 12, 24, zero_drift=True)]
+    # the AICc family of roicast.forecast.ets (N, Ad without drift) joins; A keeps its drift
+    assert {"ETS(A,N,N)", "ETS(A,Ad,N)", "ETS(A,N,A)", "ETS(A,Ad,A)"} <= set(names)
+    assert "ETS(A,A,N)" not in names and "ETS(A,A,N)+drift" in names
+    assert names[: len(family_for(120, 12, 24))] == [mb.name for mb in family_for(120, 12, 24)]
+
+
+def _random_walk(n, mu, seed):
+    rng = np.random.default_rng(seed)
+    return 8.0 + np.cumsum(mu + rng.normal(0.0, 0.03, n))
+
+
+def _zero_drift_weight(fit):
+    return sum(w for name, w in fit.weights.items() if not name.endswith("+drift"))
+
+
+def test_evidence_tells_a_wandering_level_from_a_drifting_one():
+    """120 months of a random walk (σ = 0.03).  Without drift, the drift's posterior
+    sd (σ/√120 ≈ 0.0027 a month) is ~15× narrower than the default prior's
+    (0.5/12 ≈ 0.042), so the Occam factor gives the zero-drift candidates most of the
+    weight; with +50 %/yr (μ = 0.034 a month, ~12 posterior sd from 0) they get none."""
+    kw = {"period": 12, "horizon_steps": 24, "prior": growth_prior(None, 12.0)}
+    flat = fit_family(_random_walk(120, 0.0, 3), rng=np.random.default_rng(0), **kw)
+    grow = fit_family(
+        _random_walk(120, math.log1p(0.5) / 12, 3), rng=np.random.default_rng(0), **kw
+    )
+    assert _zero_drift_weight(flat) > 0.7
+    assert _zero_drift_weight(grow) < 1e-3
+    # zero-drift paths have μ = 0 exactly; the others do not
+    pp, owner, names = draw_path_params(flat, 50, 400, np.random.default_rng(1))
+    no_drift = np.array([not names[i].endswith("+drift") for i in owner])
+    assert no_drift.any() and np.all(pp.drift[no_drift] == 0.0)
+    assert np.all(pp.drift[~no_drift] != 0.0)
+    mode, owner_m, names_m = mode_params(flat, 3)
+    if not names_m[owner_m[0]].endswith("+drift"):
+        assert np.all(mode.drift == 0.0)
