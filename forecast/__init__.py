@@ -11,11 +11,55 @@ history; ``backtest`` scores the intervals on held-out history; ``plot_fan`` and
 nothing of the front except :class:`roicast.errors.RoicastError`.
 """
 
-from roicast.forecast._history import HistoryData, read_history
-from roicast.forecast.backtest import BacktestResult, backtest
-from roicast.forecast.demand import Forecast, forecast_demand, forecast_from_growth
-from roicast.forecast.io import write_forecast
-from roicast.forecast.plot import plot_fan
+import importlib
+import sys
+import types
+from typing import Any
+
+_WHERE = {
+    "HistoryData": "_history",
+    "read_history": "_history",
+    "BacktestResult": "backtest",
+    "backtest": "backtest",
+    "Forecast": "demand",
+    "forecast_demand": "demand",
+    "forecast_from_growth": "demand",
+    "write_forecast": "io",
+    "plot_fan": "plot",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Names load on first use (PEP 562): reading a history does not load numba or xarray."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"roicast.forecast.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'roicast.forecast' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """This package, guarding the function ``backtest`` against the submodule of that name.
+
+    Importing ``roicast.forecast.backtest`` makes the import system set the
+    package attribute ``backtest`` to the submodule, which would hide the
+    function for every later ``from roicast.forecast import backtest``.  The
+    submodule stays reachable through ``sys.modules`` and
+    ``from roicast.forecast.backtest import …``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "BacktestResult",

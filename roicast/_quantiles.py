@@ -128,6 +128,65 @@ def _rebin(cnt, bmin, bmax, k_old, off_old, k_new, off_new):
     bmax[:] = hi2
 
 
+@_jit()
+def _window_masks(wlo, whi, wvalid, s, m, scale, off, n_c, n_f, mask, ia, inv):
+    """The coarse bins each fine window overlaps (bit j of ``mask[i]``: window j), the bin
+    holding each window's lower edge (``ia``) and each window's bins per unit (``inv``)."""
+    for j in range(wlo.shape[0]):
+        if not wvalid[j, s, m]:
+            continue
+        a = wlo[j, s, m]
+        b = whi[j, s, m]
+        i0 = min(max(math.floor(a * scale) - off, 0), n_c - 1)
+        i1 = min(max(math.floor(b * scale) - off, 0), n_c - 1)
+        ia[j] = i0
+        inv[j] = n_f / (b - a) if b > a else 0.0
+        for i in range(i0, i1 + 1):
+            mask[i] |= 1 << j
+        mask[i0] |= 1 << j  # the lower edge's bin: counted below even past b
+
+
+@_jit()
+def _bin_value(v, i, bits, s, m, wlo, whi, ia, inv, straddle, wcnt, wmin, wmax):
+    """One value ``v`` (coarse bin ``i``) into the fine windows of ``bits``."""
+    n_f = wcnt.shape[3]
+    for j in range(wlo.shape[0]):
+        if not (bits >> j) & 1:
+            continue
+        a = wlo[j, s, m]
+        if v < a:
+            if i == ia[j]:
+                straddle[j] += 1
+            continue
+        if v <= whi[j, s, m]:
+            f = min(int((v - a) * inv[j]), n_f - 1)
+            wcnt[j, s, m, f] += 1
+            if v < wmin[j, s, m, f]:
+                wmin[j, s, m, f] = v
+            if v > wmax[j, s, m, f]:
+                wmax[j, s, m, f] = v
+
+
+@_jit()
+def _cell_grid(x, s, m, vmin, vmax, ck, coff, ccnt, cmin, cmax):
+    """Widen cell (s, m)'s range by ``x`` and re-grid its coarse bins if they no longer hold it."""
+    n_c = ccnt.shape[2]
+    lo = vmin[s, m]
+    hi = vmax[s, m]
+    for d in range(x.shape[0]):
+        lo = min(lo, x[d])
+        hi = max(hi, x[d])
+    k = ck[s, m]
+    off = coff[s, m]
+    if lo < math.ldexp(float(off), k) or hi >= math.ldexp(float(off + n_c), k):
+        k2, off2 = _grid(lo, hi, k, n_c)
+        _rebin(ccnt[s, m], cmin[s, m], cmax[s, m], k, off, k2, off2)
+        ck[s, m] = k2
+        coff[s, m] = off2
+    vmin[s, m] = lo
+    vmax[s, m] = hi
+
+
 @_jit(parallel=True)
 def _update(
     chunk, vmin, vmax, ck, coff, ccnt, cmin, cmax, wlo, whi, wvalid, wbelow, wcnt, wmin, wmax
@@ -149,43 +208,17 @@ def _update(
         s = cell // n_m
         m = cell % n_m
         x = chunk[s, m]
-        lo = vmin[s, m]
-        hi = vmax[s, m]
-        for d in range(n_d):
-            lo = min(lo, x[d])
-            hi = max(hi, x[d])
-        k = ck[s, m]
+        _cell_grid(x, s, m, vmin, vmax, ck, coff, ccnt, cmin, cmax)
         off = coff[s, m]
-        if lo < math.ldexp(float(off), k) or hi >= math.ldexp(float(off + n_c), k):
-            k2, off2 = _grid(lo, hi, k, n_c)
-            _rebin(ccnt[s, m], cmin[s, m], cmax[s, m], k, off, k2, off2)
-            k = k2
-            off = off2
-            ck[s, m] = k
-            coff[s, m] = off
-        vmin[s, m] = lo
-        vmax[s, m] = hi
         cc = ccnt[s, m]
         cl = cmin[s, m]
         ch = cmax[s, m]
-        scale = math.ldexp(1.0, -k)
-        # the bins each window overlaps, and the bin holding its lower edge
+        scale = math.ldexp(1.0, -ck[s, m])
         mask = np.zeros(n_c, np.int64)  # bit j: window j (at most 63 quantiles)
         ia = np.zeros(n_q, np.int64)
         inv = np.zeros(n_q)
         straddle = np.zeros(n_q, np.int64)
-        for j in range(n_q):
-            if not wvalid[j, s, m]:
-                continue
-            a = wlo[j, s, m]
-            b = whi[j, s, m]
-            i0 = min(max(math.floor(a * scale) - off, 0), n_c - 1)
-            i1 = min(max(math.floor(b * scale) - off, 0), n_c - 1)
-            ia[j] = i0
-            inv[j] = n_f / (b - a) if b > a else 0.0
-            for i in range(i0, i1 + 1):
-                mask[i] |= 1 << j
-            mask[i0] |= 1 << j  # the lower edge's bin: counted below even past b
+        _window_masks(wlo, whi, wvalid, s, m, scale, off, n_c, n_f, mask, ia, inv)
         before = cc.copy()
         for d in range(n_d):
             v = x[d]
@@ -195,24 +228,8 @@ def _update(
                 cl[i] = v
             if v > ch[i]:
                 ch[i] = v
-            bits = mask[i]
-            if bits == 0:
-                continue
-            for j in range(n_q):
-                if not (bits >> j) & 1:
-                    continue
-                a = wlo[j, s, m]
-                if v < a:
-                    if i == ia[j]:
-                        straddle[j] += 1
-                    continue
-                if v <= whi[j, s, m]:
-                    f = min(int((v - a) * inv[j]), n_f - 1)
-                    wcnt[j, s, m, f] += 1
-                    if v < wmin[j, s, m, f]:
-                        wmin[j, s, m, f] = v
-                    if v > wmax[j, s, m, f]:
-                        wmax[j, s, m, f] = v
+            if mask[i] != 0:
+                _bin_value(v, i, mask[i], s, m, wlo, whi, ia, inv, straddle, wcnt, wmin, wmax)
         for j in range(n_q):
             if not wvalid[j, s, m]:
                 continue

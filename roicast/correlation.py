@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from roicast._qmc import as_generator
 from roicast.errors import RoicastError
@@ -162,6 +161,8 @@ def iman_conover(
         raise RoicastError(
             f"`u` needs more draws than inputs to induce correlations, got {n} draws for {k} inputs"
         )
+    from scipy.special import ndtri  # here: validating correlations does not load scipy
+
     scores = ndtri(np.arange(1, n + 1) / (n + 1.0))
     scores = (scores - scores.mean()) / scores.std()
     m = np.empty((n, k))

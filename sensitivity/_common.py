@@ -192,7 +192,9 @@ def as_columns(X: Any, field: str = "X") -> tuple[list[str], np.ndarray]:
 
 def as_output(y: Any, n: int | None = None, field: str = "y", *, min_size: int = 2) -> np.ndarray:
     """Return ``y`` as a finite 1-D float array (of length ``n`` when given)."""
-    values = np.asarray(y.values if _is(y, "pandas", "Series") or _is(y, "xarray", "DataArray") else y, dtype=float)
+    values = np.asarray(
+        y.values if _is(y, "pandas", "Series") or _is(y, "xarray", "DataArray") else y, dtype=float
+    )
     if values.ndim != 1:
         raise RoicastError(f"`{field}` must be 1-D (one output per draw), got shape {values.shape}")
     if n is not None and values.shape[0] != n:

@@ -13,7 +13,7 @@ _WHERE = {
     "INPUT_NAMES": "_layout",
     "METRIC_NAMES": "_layout",
     "SERIES_NAMES": "_layout",
-    "NEUTRAL_INPUTS": "model",
+    "NEUTRAL_INPUTS": "_layout",
     "FleetConfig": "model",
     "neutral_inputs": "model",
     "simulate": "model",

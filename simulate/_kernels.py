@@ -753,7 +753,9 @@ def _simulate_draw(
         f = min(1.0, max(0.0, commit_months - (t - 1)))
         commit = f > 0.0
         if onprem0:
-            tot0, cp0, n0 = fleet_slots(policy, d / k0 / HOURS_PER_MONTH, bw0, s_max, m0, q, False, nb0)
+            tot0, cp0, n0 = fleet_slots(
+                policy, d / k0 / HOURS_PER_MONTH, bw0, s_max, m0, q, False, nb0
+            )
             g0 = tot0 * rep_h
             cp0 *= rep_h
             # a cloud commitment is all stranded behind an owned fleet

@@ -16,6 +16,7 @@ __all__ = [
     "HOURS_PER_MONTH",
     "INPUT_NAMES",
     "METRIC_NAMES",
+    "NEUTRAL_INPUTS",
     "N_INPUTS",
     "N_METRICS",
     "N_SERIES",
@@ -243,3 +244,31 @@ PLATFORMS: tuple[str, ...] = ("cloud", "onprem")
 
 #: Slots a load profile may have: flat, hour of day, hour of week.
 PROFILE_SLOTS: tuple[int, ...] = (1, 24, 168)
+
+
+#: Inputs added after the first release, with the value that leaves the model as it was.
+#: A string value names the input whose value is copied (a tie):
+#: ``throughput_gain_at_peak`` equal to ``throughput_gain`` means "not given".
+NEUTRAL_INPUTS: dict[str, float | str] = {
+    "fleet.scale_lag_hours": 0.0,
+    "pricing.committed_instances": 0.0,
+    "pricing.committed_price_ratio": 0.6,
+    "pricing.commitment_months": 0.0,
+    "pricing.stranded_recovery": 0.0,
+    "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
+    "optimized.api_price_per_million": 0.0,
+    # on-prem (issue 16): only read for a fleet on platform "onprem"
+    "onprem.owned_instances": 0.0,
+    "onprem.purchase_price": 0.0,
+    "onprem.useful_life_years": 4.0,
+    "onprem.salvage_fraction": 0.0,
+    "onprem.lot_size": 1.0,
+    "onprem.lead_time_months": 0.0,
+    "onprem.burst_price": 0.0,
+    "onprem.power_kw_busy": 0.0,
+    "onprem.power_kw_idle": 0.0,
+    "onprem.pue": 1.0,
+    "onprem.energy_price": 0.0,
+    "onprem.energy_annual_change": 0.0,
+}
+assert tuple(NEUTRAL_INPUTS) == INPUT_NAMES[len(INPUT_NAMES) - len(NEUTRAL_INPUTS) :]

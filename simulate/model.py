@@ -172,7 +172,7 @@ import xarray as xr
 from roicast.errors import RoicastError
 from roicast.simulate import _kernels as K
 from roicast.simulate import _layout as L
-from roicast.simulate._layout import INPUT_NAMES, METRIC_NAMES, SERIES_NAMES
+from roicast.simulate._layout import INPUT_NAMES, METRIC_NAMES, NEUTRAL_INPUTS, SERIES_NAMES
 
 __all__ = [
     "INPUT_NAMES",
@@ -230,33 +230,6 @@ _UPPER: dict[str, float] = {
     "onprem.salvage_fraction": 1.0,
 }
 
-
-#: Inputs added after the first release, with the value that leaves the model as it was.
-#: A string value names the input whose value is copied (a tie):
-#: ``throughput_gain_at_peak`` equal to ``throughput_gain`` means "not given".
-NEUTRAL_INPUTS: dict[str, float | str] = {
-    "fleet.scale_lag_hours": 0.0,
-    "pricing.committed_instances": 0.0,
-    "pricing.committed_price_ratio": 0.6,
-    "pricing.commitment_months": 0.0,
-    "pricing.stranded_recovery": 0.0,
-    "optimized.throughput_gain_at_peak": "optimized.throughput_gain",
-    "optimized.api_price_per_million": 0.0,
-    # on-prem (issue 16): only read for a fleet on platform "onprem"
-    "onprem.owned_instances": 0.0,
-    "onprem.purchase_price": 0.0,
-    "onprem.useful_life_years": 4.0,
-    "onprem.salvage_fraction": 0.0,
-    "onprem.lot_size": 1.0,
-    "onprem.lead_time_months": 0.0,
-    "onprem.burst_price": 0.0,
-    "onprem.power_kw_busy": 0.0,
-    "onprem.power_kw_idle": 0.0,
-    "onprem.pue": 1.0,
-    "onprem.energy_price": 0.0,
-    "onprem.energy_annual_change": 0.0,
-}
-assert tuple(NEUTRAL_INPUTS) == INPUT_NAMES[L.N_INPUTS - len(NEUTRAL_INPUTS) :]
 
 _FLAT = np.ones((1, 1))
 _FLAT.setflags(write=False)

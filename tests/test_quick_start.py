@@ -40,11 +40,13 @@ HEAVY = ("numba", "xarray", "statsmodels", "scipy.stats", "matplotlib", "dask")
 
 
 def _loaded_after(code: str, names: tuple[str, ...]) -> list[str]:
-    script = f"import sys\n{code}\nprint(','.join(m for m in {names!r} if m in sys.modules))"
+    script = (
+        f"import sys\n{code}\nprint('LOADED:' + ','.join(m for m in {names!r} if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.strip().splitlines() or [""]
-    return [m for m in lines[-1].split(",") if m]
+    last = [line for line in proc.stdout.splitlines() if line.startswith("LOADED:")][-1]
+    return [m for m in last.removeprefix("LOADED:").split(",") if m]
 
 
 @pytest.mark.slow  # a fresh interpreter importing the spec stack
@@ -58,17 +60,10 @@ def test_bounds_of_every_demo_input_load_no_ppf_kernels():
         "            for v in vars(sec).values():\n"
         "                getattr(v, 'bounds', lambda: None)()\n"
     )
-    # (numba itself is still loaded by spec → inputs → simulate.model: see the xfail below)
     assert _loaded_after(code, ("roicast._fastppf",)) == []
 
 
 @pytest.mark.slow  # a fresh interpreter running the CLI
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the changes outside this branch's files listed in the issue-13 quick-start "
-    "report (lazy roicast.forecast names, NEUTRAL_INPUTS out of simulate.model, lazy ndtri "
-    "in roicast.correlation); remove this mark once they are merged",
-)
 @pytest.mark.parametrize("example", ["quantization", "onprem"])
 def test_validate_imports_no_heavy_stage(example):
     code = (

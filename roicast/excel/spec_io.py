@@ -405,6 +405,12 @@ def _history_cell(book: Book, ws, r: int, c: int, names, vol_idx, errors: CellEr
     return v
 
 
+def _timed_columns(cells: list[list[Any]], ncol: int) -> list[bool]:
+    """Per column: does it hold times of day?  Then hourly stamps keep their time at midnight too."""
+    cols = zip(*cells, strict=True) if cells else [[]] * ncol
+    return [any(isinstance(v, dt.datetime) and v.time() != dt.time() for v in c) for c in cols]
+
+
 def _csv_cell(v: Any, timed: bool) -> str:
     return "" if v is None else (repr(v) if isinstance(v, float) else _stamp(v, timed))
 
@@ -427,11 +433,7 @@ def _history_csv(book: Book, raw: dict[str, Any], errors: CellErrors) -> str | N
         [_history_cell(book, ws, r, c, names, vol_idx, errors) for c in range(1, ncol + 1)]
         for r in range(2, ws.max_row + 1)
     ]
-    # one format per column: hourly stamps keep their time at midnight too
-    timed = [
-        any(isinstance(v, dt.datetime) and v.time() != dt.time() for v in col)
-        for col in zip(*cells, strict=True)
-    ] or [False] * ncol
+    timed = _timed_columns(cells, ncol)
     for row in cells:
         w.writerow([_csv_cell(v, t) for v, t in zip(row, timed, strict=True)])
     if ws.max_row < 2:

@@ -20,7 +20,6 @@ from markupsafe import Markup
 from roicast import __version__
 from roicast.errors import RoicastError
 from roicast.forecast.io import write_netcdf
-from roicast.report import figures
 from roicast.report._format import (
     input_value,
     irr_text,
@@ -155,6 +154,8 @@ def _save(fig, path: Path) -> str:
 def _figures(
     result: StudyResult, folder: Path, best: str, doc: dict[str, Any] | None = None
 ) -> dict[str, str]:
+    from roicast.report import figures  # matplotlib: only when a report is written
+
     folder.mkdir()
     cur = result.spec.project.currency
     opt = result.options[best]
@@ -210,6 +211,8 @@ def _figures(
 
 def _purchase_figure(result: StudyResult, onprem: dict[str, Any]):
     """The purchase timeline of every option with an owned fleet (as operated)."""
+    from roicast.report import figures
+
     owned = onprem["baseline_platform"] == "onprem"
     names = [n for n, o in onprem["options"].items() if owned or o["platform"] == "onprem"]
     return figures.fig_purchase_timeline(
