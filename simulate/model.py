@@ -441,6 +441,20 @@ def _sorted_demand(demand: xr.DataArray | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(d[order])
 
 
+def _kernel_array(a: np.ndarray) -> np.ndarray:
+    """``a`` as the kernel's one array type: C-contiguous and writeable (copied if not).
+
+    numba compiles one specialization per array type, and a read-only array
+    (a shared constant, an array a Dask worker deserialized) is another type;
+    under ``fastmath`` two specializations may associate a sum differently and
+    differ in the last bit.  One type, one machine code: the same draws give the
+    same numbers wherever they run.
+    """
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, order="C", copy=True)
+
+
 def _simulate_unchecked(
     inputs: np.ndarray,
     demand: np.ndarray,
@@ -474,15 +488,15 @@ def _simulate_unchecked(
     else:
         ids = np.ascontiguousarray(draw_ids, dtype=np.int64)
     K.simulate_kernel(
-        inputs,
-        demand,
+        _kernel_array(inputs),
+        _kernel_array(demand),
         np.uint64(seed),
         np.uint64(ps),
         float(discount_rate),
         ids,
         bool(irr),
         fl.policy,
-        fl.profiles,
+        _kernel_array(fl.profiles),
         fl.api,
         fl.onprem if any(fl.onprem) else None,
         metrics,

@@ -63,7 +63,7 @@ def test_results_nc_round_trips(study, written):
     with xr.open_dataset(out / "results.nc") as ds:  # the README's call, default engine
         ds.load()
     assert {"option", "draw", "input", "month", "quantile"} <= set(ds.dims)
-    assert list(ds["option"].values) == ["fp8", "batching", "both"]
+    assert list(ds["option"].values) == ["fp8", "batching", "both", "api"]
     assert list(ds["input"].values) == list(INPUT_NAMES)
     assert list(ds["quantile"].values) == list(QUANTILES)
     assert ds.sizes["draw"] == 800 and ds.sizes["month"] == 36
