@@ -278,3 +278,23 @@ def test_load_any_spec_dispatches_on_suffix(book, demo_dir):
     shutil.copy(book, demo_dir / "old.xls")
     with pytest.raises(RoicastError, match=r"save it as an Excel workbook \(\.xlsx\)"):
         load_any_spec(demo_dir / "old.xls")
+
+
+def test_option_platform_and_sources_round_trip(demo_dir):
+    """An option's platform, a source for a field it overrides (shorthand key) and a source
+    for an input it does not override (a row with a field and a source only) come back."""
+    raw = tomllib.loads((demo_dir / "options.toml").read_text(encoding="utf-8"))
+    fp8 = raw["option"][0]
+    fp8["throughput_gain"] = {"dist": "pert", "min": 1.2, "mode": 1.5, "max": 1.8}
+    fp8["sources"] = {
+        "optimized.throughput_gain": "lab benchmark, FP8",
+        "baseline.utilization": "our dashboards",  # not overridden by the option
+    }
+    raw["option"][3]["platform"] = "cloud"  # the api option (a combined one must agree)
+    write_xlsx_spec(raw, demo_dir / "o.xlsx")
+    back = read_xlsx_spec(demo_dir / "o.xlsx")
+    assert back["option"][0]["sources"] == fp8["sources"]
+    assert back["option"][3]["platform"] == "cloud"
+    assert back == raw
+    spec = load_xlsx_spec(demo_dir / "o.xlsx")
+    assert spec.options[0].sources == fp8["sources"]
