@@ -162,3 +162,19 @@ def tail_diagnostics(y: Any, *, top: float = 0.01) -> TailDiagnostics:
         tail_driven=bool(reasons),
         reasons=tuple(reasons),
     )
+
+
+def cvar(x: Any, alpha: float = 0.1) -> float:
+    r"""Conditional value at risk (expected shortfall) of the lower tail: the mean of the worst draws.
+
+    .. math:: \mathrm{CVaR}_\alpha = \frac{1}{k}\sum_{j=1}^{k} x_{(j)},
+              \qquad k = \lceil \alpha n \rceil,
+
+    with :math:`x_{(1)} \le x_{(2)} \le \dots` the values in increasing order;
+    NaN for no values.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return math.nan
+    k = max(1, math.ceil(alpha * x.size - 1e-9))
+    return float(np.partition(x, k - 1)[:k].mean())

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from roicast.sensitivity.tails import cvar
+
 __all__ = [
     "RESOURCES",
     "KnapsackResult",
@@ -177,18 +179,6 @@ def _branch_and_bound(v: np.ndarray, u: np.ndarray, node_limit: int):
         if np.all(u[j] <= room + _TOL):
             stack.append((j + 1, val + float(v[j]), room - u[j], (*taken, j)))
     return best_set, best_val, exact, nodes
-
-
-def cvar(x: np.ndarray, alpha: float = 0.1) -> float:
-    """Conditional value at risk: the mean of the :math:`\\lceil \\alpha n \\rceil` lowest values.
-
-    .. math:: \\mathrm{CVaR}_\\alpha = \\frac{1}{k} \\sum_{j=1}^{k} x_{(j)}, \\quad k = \\lceil \\alpha n \\rceil
-    """
-    x = np.asarray(x, dtype=float)
-    if x.size == 0:
-        return math.nan
-    k = max(1, math.ceil(alpha * x.size - 1e-9))
-    return float(np.partition(x, k - 1)[:k].mean())
 
 
 def selection_stats(npv_draws: Sequence[np.ndarray], draws: int) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from roicast.errors import RoicastError
 from roicast.fleet import fleet_config
 from roicast.report._format import input_value, meaningless_ratio, money, pct, si
 from roicast.sampling import option_evaluator, sample_inputs
+from roicast.sensitivity import cvar as _cvar
 from roicast.sensitivity import (
     evsi_pilot,
     mc_standard_errors,
@@ -112,19 +113,9 @@ _CRITERION_DEFINITIONS = {
 
 
 def cvar(x: np.ndarray, alpha: float = CVAR_ALPHA) -> float:
-    r"""Conditional value at risk (expected shortfall) of the lower tail: the mean of the worst draws.
-
-    .. math:: \mathrm{CVaR}_\alpha = \frac{1}{k}\sum_{j=1}^{k} x_{(j)},
-              \qquad k = \lceil \alpha n \rceil,
-
-    with :math:`x_{(1)} \le x_{(2)} \le \dots` the draws in increasing order
-    (the definition ``roicast batch`` uses for a selection's CVaR10).
-    """
-    x = np.asarray(x, dtype=float)
-    if x.size == 0:
-        return float("nan")
-    k = max(1, int(np.ceil(alpha * x.size - 1e-9)))
-    return float(np.partition(x, k - 1)[:k].mean())
+    """Conditional value at risk of the lower tail (:func:`roicast.sensitivity.cvar`, the
+    definition ``roicast batch`` uses for a selection's CVaR10), at 10 % by default."""
+    return _cvar(x, alpha)
 
 
 def cvar_se(x: np.ndarray, alpha: float = CVAR_ALPHA) -> float:
