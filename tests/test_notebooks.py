@@ -83,6 +83,7 @@ def test_notebook_committed_without_outputs(path):
     assert not dirty, f"{path.name}: clear the outputs of cells {dirty} before committing"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_cleanly(path, tmp_path, monkeypatch):
     # the kernel inherits this environment: headless matplotlib, our kernel spec first

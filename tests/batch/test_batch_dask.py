@@ -8,6 +8,7 @@ from roicast.batch import run_batch
 from tests.batch.conftest import npv_roi, read_csv
 
 
+@pytest.mark.slow
 def test_dask_cluster_matches_local_processes(specs, tmp_path, dask_scheduler):
     local = run_batch(specs, out=tmp_path / "local", workers=2, report=False, sensitivity=False)
     dask = run_batch(

@@ -33,6 +33,7 @@ def test_safe_names_are_unique_folder_names():
     assert "/" not in safe_name("../../etc") and not safe_name("../x").startswith(".")
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_and_in_process_agree(specs, tmp_path):
     runs = {}
     for w in (0, 1, 2):
@@ -116,6 +117,7 @@ def test_unexpected_exception_is_recorded(specs, tmp_path, monkeypatch):
     assert not (tmp_path / "out" / "projects" / "beta").exists()
 
 
+@pytest.mark.slow
 def test_portfolio_outputs(specs, tmp_path):
     out = tmp_path / "out"
     res = run_batch(specs, out=out, workers=0, report=True, sensitivity=False)

@@ -59,6 +59,7 @@ def markers(out: Path) -> dict[str, int]:
     return found
 
 
+@pytest.mark.slow
 def test_resume_skips_only_matching_finished_projects(specs, demo_raw, finished, tmp_path):
     out = tmp_path / "out"
     first = copy_finished(finished, out)
@@ -104,6 +105,7 @@ def test_leftovers_of_a_killed_swap_are_cleaned(specs, finished, tmp_path):
     assert (projects / "alpha" / "batch_record.json").is_file()
 
 
+@pytest.mark.slow
 def test_killed_batch_resumes_without_loss(spec_dir, demo_raw, tmp_path):
     # six projects with their own demand growth: six forecasts to fit, so the batch takes a while
     specs = []

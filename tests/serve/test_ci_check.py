@@ -18,8 +18,8 @@ SKIPPED = (
 OTHER = '<testcase classname="tests.serve.test_api" name="test_state" time="1"/>'
 
 
-def _xml(tmp_path: Path, *cases: str) -> Path:
-    path = tmp_path / "junit.xml"
+def _xml(tmp_path: Path, *cases: str, name: str = "junit.xml") -> Path:
+    path = tmp_path / name
     path.write_text(
         f'<?xml version="1.0"?><testsuites><testsuite name="pytest">{"".join(cases)}'
         "</testsuite></testsuites>"
@@ -43,3 +43,24 @@ def test_the_check_reads_the_junit_report(tmp_path, cases, code):
 def test_a_missing_report_fails(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none.xml")])
     assert proc.returncode == 1
+
+
+def test_two_reports_are_read_together(tmp_path):
+    # CI writes one report for `pytest` and one for `pytest -m slow`; the browser tests may be in either
+    fast = _xml(tmp_path, OTHER, name="fast.xml")
+    slow = _xml(tmp_path, RAN, name="slow.xml")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(fast), str(slow)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    skipped = _xml(tmp_path, SKIPPED, name="skipped.xml")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(slow), str(skipped)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--module=test_api", str(fast)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
