@@ -71,6 +71,11 @@ def test_change_the_gain_see_the_verdict_change_save_and_reload(browser, server,
     expect(verdict).to_have_text("GO")
     npv_before = npv.text_content()
     assert page.locator("#chart-s .main-svg").count() > 0  # plotly drew, from the local bundle
+    # the tornado shows demand as a total volume, not as the rank of a forecast path
+    bars = page.evaluate("() => document.getElementById('chart-tornado').data")
+    at = dict(zip(bars[0]["y"], bars[0]["customdata"], strict=True))
+    assert at["demand"].startswith("total demand "), at
+    assert all(v.startswith("input at ") for k, v in at.items() if k != "demand"), at
 
     gain = page.locator('.control[data-field="optimized.throughput_gain"]')
     gain.locator("select.dist").select_option("fixed")  # an edit: the median as a fixed value

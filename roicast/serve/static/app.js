@@ -100,6 +100,17 @@ const BASE_LAYOUT = {
   paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff", showlegend: false,
 };
 
+// The tornado's hover: demand is the rank of a forecast path, so it is shown as the total
+// demand over the horizon (the summary's low_volume / high_volume), like the report does.
+const COMPACT = new Intl.NumberFormat("en", { notation: "compact", maximumSignificantDigits: 3 });
+function tornadoAt(r, side) {
+  const volume = r[`${side}_volume`];
+  if (r.input === "demand" && volume !== undefined && volume !== null) {
+    return `total demand ${COMPACT.format(volume)}`;
+  }
+  return `input at ${Number(r[`${side}_value`]).toPrecision(4)}`;
+}
+
 function renderCharts(view, st) {
   const cur = st.currency;
   const s = view.s_curve;
@@ -118,12 +129,12 @@ function renderCharts(view, st) {
   Plotly.react("chart-tornado", [
     { type: "bar", orientation: "h", y: names, x: rows.map((r) => r.low - r.base),
       base: rows.map((r) => r.base), marker: { color: "#5b8def" }, name: "input at its P10",
-      customdata: rows.map((r) => r.low_value),
-      hovertemplate: "input at %{customdata:.4g}: mean NPV %{x:,.0f} from base<extra>P10</extra>" },
+      customdata: rows.map((r) => tornadoAt(r, "low")),
+      hovertemplate: "%{customdata}: mean NPV %{x:,.0f} from base<extra>P10</extra>" },
     { type: "bar", orientation: "h", y: names, x: rows.map((r) => r.high - r.base),
       base: rows.map((r) => r.base), marker: { color: "#f0a030" }, name: "input at its P90",
-      customdata: rows.map((r) => r.high_value),
-      hovertemplate: "input at %{customdata:.4g}: mean NPV %{x:,.0f} from base<extra>P90</extra>" },
+      customdata: rows.map((r) => tornadoAt(r, "high")),
+      hovertemplate: "%{customdata}: mean NPV %{x:,.0f} from base<extra>P90</extra>" },
   ], {
     ...BASE_LAYOUT, barmode: "overlay", title: { text: `Tornado: mean NPV (${cur}), input at P10 / P90` },
     showlegend: true, legend: { orientation: "h", x: 0, y: -0.12, yanchor: "top" },
