@@ -138,28 +138,78 @@ def _crossing(cum, horizon):
 
 @_jit(inline="always")
 def _sign_changes(x, horizon):
-    """Sign changes of ``x[1..H]``, zeros skipped."""
+    """Sign changes of ``x[1..H]``, zeros skipped.
+
+    Branch-free (a change is counted where ``x[t]`` and the last non-zero value
+    before it are non-zero and differ in sign), so that the cash flows' sign
+    pattern costs no mispredicted branches.
+    """
     n = 0
     last = 0.0
     for t in range(1, horizon + 1):
-        if x[t] != 0.0:
-            if last != 0.0 and (x[t] > 0.0) != (last > 0.0):
-                n += 1
-            last = x[t]
+        xt = x[t]
+        n += int((xt != 0.0) & (last != 0.0) & ((xt > 0.0) != (last > 0.0)))
+        last = xt if xt != 0.0 else last
     return n
 
 
 @_jit(inline="always")
+def _npv_derivatives(cf, horizon, v):
+    r"""``(f, f', f''/2)`` at ``v`` of ``f(v) = Σ_{t=1..H} cf[t] v^t``.
+
+    Horner's scheme on the even and odd months separately, in ``u = v²``:
+    ``f(v) = E(u) + v O(u)`` with ``E(u) = Σ cf[2k] u^k`` and
+    ``O(u) = Σ cf[2k+1] u^k``, so that
+
+    .. math::
+
+        f' = 2v E' + O + 2u O', \qquad
+        f'' = 2E' + 4u E'' + 6v O' + 4uv O''.
+
+    Two recurrences of half the length run side by side instead of one chain
+    of ``H`` dependent multiply-adds.  ``cf[0]`` must be 0.
+    """
+    u = v * v
+    ke = horizon // 2  # highest even month: 2 ke
+    ko = (horizon - 1) // 2  # highest odd month: 2 ko + 1
+    e0 = cf[2 * ke]
+    e1 = 0.0
+    e2 = 0.0
+    for k in range(ke - 1, -1, -1):
+        e2 = e2 * u + e1
+        e1 = e1 * u + e0
+        e0 = e0 * u + cf[2 * k]
+    o0 = cf[2 * ko + 1]
+    o1 = 0.0
+    o2 = 0.0
+    for k in range(ko - 1, -1, -1):
+        o2 = o2 * u + o1
+        o1 = o1 * u + o0
+        o0 = o0 * u + cf[2 * k + 1]
+    # e1 = E', e2 = E''/2, o1 = O', o2 = O''/2
+    f = e0 + v * o0
+    df = 2.0 * v * e1 + o0 + 2.0 * u * o1
+    half_d2 = e1 + 4.0 * u * e2 + 3.0 * v * o1 + 4.0 * v * u * o2
+    return f, df, half_d2
+
+
+@_jit(inline="always")
 def _irr(cf, cum, horizon):
-    """Annualised IRR of monthly cash flows ``cf[1..H]`` where it is unique (else NaN).
+    r"""Annualised IRR of monthly cash flows ``cf[1..H]`` where it is unique (else NaN).
 
     The IRR is reported only where it is unique: the cash flows (Descartes'
     rule of signs) or the cumulative cash flows (Norström 1972) change sign
     exactly once.  Solves ``f(v) = Σ cf[t] v^t = 0`` for the monthly discount
-    factor ``v = 1 / (1 + m)`` on ``m ∈ [-0.5, 2]`` by Newton steps from ``v = 1``
-    safeguarded with bisection, and returns ``(1 + m)^12 - 1``.  It stops when a
-    Newton step moves ``v`` by less than ``1e-12 v`` (about 8 steps on the
-    benchmark's draws), so the IRR is within about ``12 (1 + IRR) 1e-12`` of the root.
+    factor ``v = 1 / (1 + m)`` on ``m ∈ [-0.5, 2]`` by Halley steps from ``v = 1``,
+
+    .. math:: v \leftarrow v - \frac{f f'}{f'^2 - f f''/2},
+
+    safeguarded with bisection, and returns ``(1 + m)^12 - 1``.  Halley's steps
+    converge cubically (about 5 evaluations of ``f, f', f''`` on the benchmark's
+    draws, where Newton's took about 8), and :func:`_npv_derivatives` evaluates
+    them in two interleaved recurrences.  It stops when a step moves ``v`` by
+    less than ``1e-12 v``, so the IRR is within about ``12 (1 + IRR) 1e-12`` of
+    the root (in practice within a few units in the last place).
     """
     if _sign_changes(cf, horizon) != 1 and (
         _sign_changes(cum, horizon) != 1 or cum[horizon] == 0.0
@@ -184,19 +234,13 @@ def _irr(cf, cum, horizon):
         lo, hi = hi, lo
     v = 1.0
     for _ in range(100):
-        # f(v) = v·p(v), p(v) = Σ cf[t] v^(t-1); f'(v) = p(v) + v·p'(v), by Horner
-        p = cf[horizon]
-        dp = 0.0
-        for t in range(horizon - 1, 0, -1):
-            dp = dp * v + p
-            p = p * v + cf[t]
-        f = v * p
-        df = p + v * dp
+        f, df, half_d2 = _npv_derivatives(cf, horizon, v)
         if f < 0.0:
             lo = v
         else:
             hi = v
-        nv = v - f / df if df != 0.0 else 0.5 * (lo + hi)
+        den = df * df - f * half_d2
+        nv = v - f * df / den if den != 0.0 else 0.5 * (lo + hi)
         # converged: tested before the safeguard, since v itself is now an end of the
         # bracket and a last step of ~0 may land on or just past it (which used to
         # restart bisection over the whole bracket, ~30 halvings to the same root)
