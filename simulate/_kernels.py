@@ -371,14 +371,10 @@ def _fleet_month(policy, dk, r, w, r_max, r_mean, q, q_mean, varied, floor, c, c
             return g_h, g_h, 0.0, cap, n
         return g_h, max(n - c, 0.0) * h, max(c - n, 0.0) * h, cap, n
     rep = h / p
-    g_h = slot_instances(policy, x, w, r_max, floor, nbuf) * rep
-    peak = max(_whole(x * r_max), floor)
-    cap = g_h
-    if varied:
-        cap = 0.0
-        for j in range(p):
-            cap += nbuf[j] * q[j]
-        cap *= rep
+    # autoscale: the slots' instances, their sum and capacity in one pass
+    total, cap, peak = fleet_slots(policy, x, w, r_max, floor, q, varied, nbuf)
+    g_h = total * rep
+    cap *= rep
     if not commit:
         return g_h, g_h, 0.0, cap, peak
     over = 0.0
