@@ -51,7 +51,11 @@ def test_npv_derivatives_match_direct_sums(horizon):
         cf = _cash_flows(rng, horizon)
         for v in (1.0 / 3.0, 0.9, 1.0, 1.01, 2.0):
             terms = cf * v**t
-            want = (terms.sum(), (t * cf * v ** (t - 1)).sum(), (t * (t - 1) / 2 * cf * v ** (t - 2)).sum())
+            want = (
+                terms.sum(),
+                (t * cf * v ** (t - 1)).sum(),
+                (t * (t - 1) / 2 * cf * v ** (t - 2)).sum(),
+            )
             # scale of each sum: the sum of its terms' magnitudes; Horner's rounding
             # error is a few ulps of it per term (H terms): 1e-13 relative is ~500 ulps
             scale = (
