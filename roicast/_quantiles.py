@@ -47,6 +47,24 @@ Error bound (stated, and returned per element by :meth:`error_bound`)
     exact; only the position inside one bin is interpolated.  For a report:
     "monthly quantiles within ±ε (``max_error()``) of the exact value".
 
+Cost of binning (per value, past the budget)
+    One pass per chunk finds each cell's range and checks finiteness (reading
+    the ``(series, draw, month)`` chunk in memory order: no transposed copy);
+    then, per block of eight months of a series, the values are gathered into
+    one contiguous row per cell (per-thread scratch kept between chunks) and
+    binned in two passes: every value updates its coarse bin (count and, without
+    a branch, smallest and largest value) and is copied, again without a branch,
+    to a candidate list when its coarse bin meets a fine window; only the
+    candidates (about ``2 δ · n_quantiles`` of the values for i.i.d. draws) are
+    then binned finely.  Each coarse bin's *route* (the one window it meets, or
+    none, or several) is computed once per cell and chunk, so a value costs one
+    lookup, not a loop over windows; windows with identical edges (several
+    quantiles on one point mass) are binned once and copied; a cell whose
+    chunk is constant (a fleet the option does not own) is binned in one step.
+    The histograms are those of the definition above, bit for bit whatever the
+    path, so results and bounds equal those of the one-value-at-a-time loop
+    this replaced.
+
 Chunk order
     The exact regime does not depend on it.  The approximate one depends on
     which values were held when the budget was exceeded (they place the fine
@@ -68,7 +86,9 @@ Memory
     Exact: at most ``budget_bytes`` of values (plus the chunk being added).
     Approximate: ``n_series · n_months · (3 coarse_bins + n_quantiles (3 fine_bins + 4) + 4)``
     eight-byte words, independent of the number of draws (24 MB for 5 series ×
-    36 months × 7 quantiles with the defaults).
+    36 months × 7 quantiles with the defaults), plus a scratch of
+    ``threads × 9 × n_chunk`` float64 for the gathered rows (1.4 MB for 2
+    threads and chunks of 10 593 draws), not pickled.
 """
 
 from __future__ import annotations
@@ -563,6 +583,10 @@ class MonthlyQuantiles:
         self._chunks: list[np.ndarray] = []
         self._h: dict[str, np.ndarray] | None = None  # histogram state once approximate
         self._buf: np.ndarray | None = None  # per-thread gather rows (scratch, reused)
+
+    def __getstate__(self) -> dict:
+        """Pickle (a Dask task's result) without the scratch rows."""
+        return {**self.__dict__, "_buf": None}
 
     # ------------------------------------------------------------------ properties
 
