@@ -14,8 +14,10 @@ CPU seconds (``time.process_time``: user + system of every thread) depend less
 than wall time on a shared machine; the stages are CPU seconds too, and the
 peak RSS of each stage is sampled every 10 ms.  Printed beside the figures the
 previous version measured on this machine (``PREVIOUS``, the same command
-without ``--sensitivity``/``--write``), with the ratios of CPU and memory to
-them and the growth of CPU with draws (goal: CPU at 1e6 ≤ 4 × CPU at 1e5).
+without ``--sensitivity``/``--write``; or, with ``--reference DIR``, that
+version measured in this run, with its simulate stage), with the ratios of CPU
+and memory to them and the growth of CPU with draws (goal: CPU at 1e6 ≤ 4 × CPU
+at 1e5).  The first, excluded, run also loads the approximate quantiles' kernels.
 """
 
 from __future__ import annotations
@@ -91,10 +93,16 @@ print(json.dumps({
 }))
 """
 
-#: The previous version (before chunked inputs), this machine, 2026-12-02:
-#: ``bench_scale.py --draws 10000 100000 1000000``, no report, tornado only:
-#: CPU seconds and peak RSS in MB.  1e7 did not fit the memory preflight.
-PREVIOUS = {10_000: (5.8, 356.0), 100_000: (11.1, 1040.0), 1_000_000: (36.2, 1680.0)}
+#: The previous version (cb98bd2, before the cheaper monthly-quantile binning), this
+#: machine, 2026-12-02: measured with ``--reference`` in the same run as this version
+#: (1e4-1e6), and the README's figure for 1e7; no report, tornado only: CPU seconds and
+#: peak RSS in MB.  ``--reference DIR`` measures it again instead.
+PREVIOUS = {
+    10_000: (5.9, 341.0),
+    100_000: (10.0, 452.0),
+    1_000_000: (45.5, 773.0),
+    10_000_000: (399.0, 4350.0),
+}
 STAGES = ("imports", "forecast", "sampling", "simulate", "sensitivity", "writing")
 
 
