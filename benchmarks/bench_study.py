@@ -14,8 +14,10 @@ CPU seconds (``time.process_time``: user + system of every thread) depend less
 than wall time on a shared machine; the stages are CPU seconds too, and the
 peak RSS of each stage is sampled every 10 ms.  Printed beside the figures the
 previous version measured on this machine (``PREVIOUS``, the same command
-without ``--sensitivity``/``--write``), with the ratios of CPU and memory to
-them and the growth of CPU with draws (goal: CPU at 1e6 ≤ 4 × CPU at 1e5).
+without ``--sensitivity``/``--write``; or, with ``--reference DIR``, that
+version measured in this run, with its simulate stage), with the ratios of CPU
+and memory to them and the growth of CPU with draws (goal: CPU at 1e6 ≤ 4 × CPU
+at 1e5).  The first, excluded, run also loads the approximate quantiles' kernels.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class Clock(study._Clock):  # the study's own stages, in CPU seconds and peak RS
 
 study._Clock = Clock
 draws, sens, write, dask_local = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3] == "1", int(sys.argv[4])
+if sys.argv[5] == "1":  # warm-up: the approximate monthly quantiles' kernels too
+    study.QUANTILE_BUDGET = 0
 spec = load_spec(demo_spec_path("quantization"))
 state["cpu"]["imports"] = time.process_time() - t0
 state["stage"] = "other"  # outside the stages: checks, labelling, the paid-back curve
@@ -89,14 +93,22 @@ print(json.dumps({
 }))
 """
 
-#: The previous version (before chunked inputs), this machine, 2026-12-02:
-#: ``bench_scale.py --draws 10000 100000 1000000``, no report, tornado only:
-#: CPU seconds and peak RSS in MB.  1e7 did not fit the memory preflight.
-PREVIOUS = {10_000: (5.8, 356.0), 100_000: (11.1, 1040.0), 1_000_000: (36.2, 1680.0)}
+#: The previous version (cb98bd2, before the cheaper monthly-quantile binning), this
+#: machine, 2026-12-02: measured with ``--reference`` in the same run as this version
+#: (1e4-1e6), and the README's figure for 1e7; no report, tornado only: CPU seconds and
+#: peak RSS in MB.  ``--reference DIR`` measures it again instead.
+PREVIOUS = {
+    10_000: (5.9, 341.0),
+    100_000: (10.0, 452.0),
+    1_000_000: (45.5, 773.0),
+    10_000_000: (399.0, 4350.0),
+}
 STAGES = ("imports", "forecast", "sampling", "simulate", "sensitivity", "writing")
 
 
-def run(draws: int, sensitivity: bool, write: bool, dask_local: int, path: str = "") -> dict:
+def run(
+    draws: int, sensitivity: bool, write: bool, dask_local: int, path: str = "", warm: bool = False
+) -> dict:
     env = {**os.environ, "PYTHONPATH": path} if path else None
     out = subprocess.run(
         [
@@ -107,6 +119,7 @@ def run(draws: int, sensitivity: bool, write: bool, dask_local: int, path: str =
             str(int(sensitivity)),
             str(int(write)),
             str(dask_local),
+            str(int(warm)),
         ],
         capture_output=True,
         text=True,
@@ -135,15 +148,16 @@ def main() -> None:
         "in the 'before' columns instead of PREVIOUS",
     )
     args = ap.parse_args()
-    run(200, False, False, 0)  # numba cache load, first forecast: excluded
+    # numba cache load (exact and approximate monthly quantiles), first forecast: excluded
+    run(200, False, False, 0, warm=True)
     if args.reference:
-        run(200, False, False, 0, args.reference)
+        run(200, False, False, 0, args.reference, warm=True)
     rows = []
     measured: dict[int, tuple[float, float]] = {}
     head = (
         "| draws | CPU s | peak RSS MB | "
         + " | ".join(STAGES)
-        + " | before: CPU s, MB | CPU ×, RSS × |"
+        + " | before: CPU s, MB (simulate s) | CPU ×, RSS × |"
     )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
@@ -157,11 +171,13 @@ def main() -> None:
             for s in STAGES
         )
         prev = PREVIOUS.get(n)
+        sim = ""
         if args.reference:
             ref = run(n, args.sensitivity, args.write, 0, args.reference)
             prev = (ref["cpu"], ref["rss_mb"])
             measured[n] = prev
-        before = f"{prev[0]:.1f}, {prev[1]:.0f}" if prev else "–"
+            sim = f" ({ref['stage_cpu'].get('simulate', float('nan')):.1f})"
+        before = f"{prev[0]:.1f}, {prev[1]:.0f}{sim}" if prev else "–"
         ratio = f"{r['cpu'] / prev[0]:.2f}, {r['rss_mb'] / prev[1]:.2f}" if prev else "–"
         exact = "" if r["quantiles_exact"] else "*"
         print(

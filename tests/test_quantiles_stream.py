@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 from roicast._quantiles import MonthlyQuantiles
+from roicast.errors import RoicastError
 
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 S, M = 3, 4
@@ -182,3 +184,117 @@ def test_constructor_and_merge_validation():
         MonthlyQuantiles(S, M, QUANTILES).merge(MonthlyQuantiles(S, M, (0.5,)))
     with pytest.raises(ValueError, match="no draws"):
         MonthlyQuantiles(S, M, QUANTILES).result()
+
+
+# --------------------------------------------------------------------------- binning paths
+# The binning has several paths (a constant cell binned at once; identical windows
+# binned once and copied; a coarse bin met by one window or by several; a chunk
+# that widens the range).  Each test below checks the whole histogram state
+# against a brute-force count, so every path must give the same counts, extremes
+# and counts below as the definition; the quantiles then follow (the bound test).
+
+
+def _brute_force_state(acc, data):
+    """Window counts, extremes and counts below recomputed from all values, by definition."""
+    h = acc._h
+    n_f = acc.fine_bins
+    for j in range(acc.quantiles.size):
+        for s in range(acc.n_series):
+            for m in range(acc.n_months):
+                if not h["wvalid"][j, s, m]:
+                    continue
+                a, b = h["wlo"][j, s, m], h["whi"][j, s, m]
+                v = data[s, :, m]
+                assert h["wbelow"][j, s, m] == int((v < a).sum()), (j, s, m)
+                inside = v[(v >= a) & (v <= b)]
+                inv = n_f / (b - a) if b > a else 0.0
+                idx = np.minimum(((inside - a) * inv).astype(np.int64), n_f - 1)
+                assert_array_equal(h["wcnt"][j, s, m], np.bincount(idx, minlength=n_f))
+                got_min, got_max = h["wmin"][j, s, m], h["wmax"][j, s, m]
+                for f in np.unique(idx):
+                    sel = inside[idx == f]
+                    assert got_min[f] == sel.min() and got_max[f] == sel.max(), (j, s, m, f)
+    assert_array_equal(h["ccnt"].sum(axis=2), np.full((acc.n_series, acc.n_months), data.shape[1]))
+
+
+@pytest.mark.parametrize(
+    "kind", ["constant", "point_masses", "heavy_tail_few_bins", "widening", "close_quantiles"]
+)
+def test_every_binning_path_counts_by_definition(kind):
+    rng = np.random.default_rng(17)
+    qs = QUANTILES
+    coarse = 64
+    if kind == "constant":  # whole cells constant (a fleet not owned), then not
+        chunks = [np.zeros((S, 400, M)), np.zeros((S, 300, M)), rng.normal(size=(S, 300, M))]
+    elif kind == "point_masses":  # several quantiles on one mass: identical windows
+        chunks = _chunks("point_masses", 3, 700)
+    elif kind == "heavy_tail_few_bins":  # windows share coarse bins: the slow route
+        chunks = _chunks("lognormal", 3, 700)
+        coarse = 8
+    elif kind == "widening":  # every chunk widens the range: the coarse grid doubles
+        chunks = [rng.normal(0, 1 + 4 * i, (S, 500, M)) for i in range(4)]
+    else:  # windows that overlap: 0.1 ± 0.02 and 0.12 ± 0.02
+        chunks = _chunks("normal", 3, 700)
+        qs = (0.1, 0.12, 0.5)
+    acc = _feed(
+        MonthlyQuantiles(S, M, qs, budget_bytes=0, coarse_bins=coarse, fine_bins=16), chunks
+    )
+    data = np.concatenate(chunks, axis=1)
+    _brute_force_state(acc, data)
+    ref = np.quantile(data, qs, axis=1)
+    assert np.all(np.abs(acc.result() - ref) <= acc.error_bound() + 4 * np.spacing(np.abs(ref)))
+
+
+def test_constant_cells_come_out_exact():
+    # four series of zeros beside continuous ones, as in a cloud study's on-prem columns
+    rng = np.random.default_rng(2)
+    chunks = []
+    for _ in range(4):
+        c = rng.normal(5.0, 2.0, (S, 1000, M))
+        c[1] = 0.0
+        chunks.append(c)
+    acc = _feed(MonthlyQuantiles(S, M, QUANTILES, budget_bytes=0), chunks)
+    assert_array_equal(acc.result()[:, 1], 0.0)
+    assert_array_equal(acc.error_bound()[:, 1], 0.0)
+
+
+def test_non_finite_values_are_rejected_past_the_budget_and_leave_the_state_unchanged():
+    chunks = _chunks("normal", 3, 500)
+    acc = _feed(MonthlyQuantiles(S, M, QUANTILES, budget_bytes=0), chunks[:2])
+    before = copy.deepcopy(acc._h)
+    for bad in (np.nan, np.inf, -np.inf):
+        c = chunks[2].copy()
+        c[S - 1, 499, M - 1] = bad  # the very last value
+        with pytest.raises(RoicastError, match="finite"):
+            acc.update(c)
+        for k, v in before.items():
+            assert_array_equal(acc._h[k], v, err_msg=k)
+    assert acc.n == 1000
+
+
+def test_any_memory_layout_and_thread_count_give_the_same_result():
+    import numba
+
+    chunks = _chunks("lognormal", 4, 900, seed=9)
+    ref = _feed(MonthlyQuantiles(S, M, QUANTILES, budget_bytes=0), chunks)
+    # the same values as non-contiguous views (months-major storage, transposed back)
+    views = [np.ascontiguousarray(c.transpose(0, 2, 1)).transpose(0, 2, 1) for c in chunks]
+    assert not views[0].flags.c_contiguous
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = _feed(MonthlyQuantiles(S, M, QUANTILES, budget_bytes=0), views)
+    finally:
+        numba.set_num_threads(threads)
+    assert_array_equal(one.result(), ref.result())
+    assert_array_equal(one.error_bound(), ref.error_bound())
+
+
+def test_pickle_keeps_the_state_and_drops_the_scratch():
+    chunks = _chunks("normal", 3, 800)
+    acc = _feed(MonthlyQuantiles(S, M, QUANTILES, budget_bytes=0), chunks)
+    back = pickle.loads(pickle.dumps(acc))
+    assert back._buf is None
+    assert_array_equal(back.result(), acc.result())
+    back.update(chunks[0])  # and it still bins
+    assert back.n == acc.n + 800
