@@ -1,0 +1,88 @@
+"""Issue 13, quick start: the start-up shortcuts give plain xarray's / scipy's answers.
+
+* :func:`roicast.forecast._xarray.defer_dask`: no ``dask.array`` import while no
+  Dask array can exist; once Dask is loaded, Dask arrays are recognised again;
+* :func:`roicast.forecast._xarray.write_netcdf_plain`: the same bytes as
+  ``Dataset.to_netcdf(engine="h5netcdf")``;
+* the default growth prior (``ndtri``) equals ``scipy.stats.norm.ppf`` bit for bit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from roicast.forecast._xarray import defer_dask, write_netcdf_plain
+from roicast.forecast.averaging import DEFAULT_GROWTH_LOG_SD, N_ATOMS, growth_prior
+
+
+def _fresh(code: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.slow  # a fresh interpreter importing xarray and dask
+def test_defer_dask_loads_dask_array_only_when_something_else_does():
+    code = (
+        "import sys\n"
+        "import numpy as np, xarray as xr\n"
+        "from roicast.forecast._xarray import defer_dask\n"
+        "assert defer_dask()\n"
+        "a = xr.DataArray(np.arange(4.0), dims='x')\n"
+        "before = 'dask.array' in sys.modules\n"
+        "import dask.array as da\n"
+        "d = xr.DataArray(da.ones(4, chunks=2), dims='x')\n"
+        "assert d.chunks == ((2, 2),), d.chunks\n"  # recognised as a Dask array
+        "assert float((d + a).sum().compute()) == 10.0\n"
+        "print(before, type(d.data).__module__.split('.')[0])\n"
+    )
+    assert _fresh(code) == "False dask"
+
+
+def _dataset() -> xr.Dataset:
+    rng = np.random.default_rng(4)
+    months = [f"2027-{m:02d}" for m in range(1, 13)]
+    return xr.Dataset(
+        {
+            "npv": (("option", "draw"), rng.normal(size=(2, 50))),
+            "monthly": (("option", "month"), rng.normal(size=(2, 12))),
+            "count": ("option", np.array([3, 4])),
+        },
+        coords={"option": ["a", "b"], "month": months},
+        attrs={"project": "p", "seed": 7, "draws": 50},
+    )
+
+
+def test_plain_netcdf_writer_writes_to_netcdf_bytes(tmp_path):
+    ds = _dataset()
+    defer_dask()
+    write_netcdf_plain(ds, tmp_path / "plain.nc")
+    ds.to_netcdf(tmp_path / "xarray.nc", engine="h5netcdf")
+    assert (tmp_path / "plain.nc").read_bytes() == (tmp_path / "xarray.nc").read_bytes()
+    assert xr.load_dataset(tmp_path / "plain.nc", engine="h5netcdf").identical(ds)
+
+
+def test_plain_netcdf_writer_refuses_what_to_netcdf_refuses(tmp_path):
+    ds = _dataset()
+    ds.attrs["bad"] = {"a": 1}  # a dict is not a netCDF attribute
+    with pytest.raises(TypeError) as plain:
+        write_netcdf_plain(ds, tmp_path / "plain.nc")
+    with pytest.raises(TypeError) as ref:
+        ds.to_netcdf(tmp_path / "xarray.nc", engine="h5netcdf")
+    assert str(plain.value) == str(ref.value)
+
+
+@pytest.mark.parametrize("n_atoms", [N_ATOMS, 1, 2, 7, 101])
+def test_default_growth_prior_is_scipy_norm_ppf_bit_for_bit(n_atoms):
+    from scipy import stats
+
+    q = (np.arange(n_atoms) + 0.5) / n_atoms
+    ref = np.sort(stats.norm(0.0, DEFAULT_GROWTH_LOG_SD).ppf(q)) / 12.0
+    got = growth_prior(None, 12.0, n_atoms=n_atoms).mu
+    np.testing.assert_array_equal(got, ref)
+    assert not growth_prior(None, 12.0, n_atoms=n_atoms).stated
