@@ -86,3 +86,44 @@ def test_default_growth_prior_is_scipy_norm_ppf_bit_for_bit(n_atoms):
     got = growth_prior(None, 12.0, n_atoms=n_atoms).mu
     np.testing.assert_array_equal(got, ref)
     assert not growth_prior(None, 12.0, n_atoms=n_atoms).stated
+
+
+def _results_dataset_one_at_a_time(result) -> xr.Dataset:
+    """The first part of ``results_dataset`` as it was: one variable added at a time."""
+    opts = list(result.options)
+    ds = xr.Dataset()
+    ds["inputs"] = result.sample.values.astype("float64")
+    first = result.options[opts[0]]
+    for var in first.metrics.data_vars:
+        ds[var] = xr.concat(
+            [result.options[o].metrics[var] for o in opts], dim="option"
+        ).assign_coords(option=opts)
+    for var in first.monthly.data_vars:
+        ds[f"monthly_{var}"] = xr.concat(
+            [result.options[o].monthly[var] for o in opts], dim="option"
+        ).assign_coords(option=opts)
+    ds["demand_quantiles"] = result.forecast.paths.quantile(
+        list(first.monthly["quantile"].values), dim="path"
+    ).rename(quantile="quantile")
+    return ds
+
+
+@pytest.mark.slow  # a two-option study of 300 draws
+def test_results_dataset_merged_once_equals_one_at_a_time(tmp_path):
+    from pathlib import Path
+
+    from roicast.report.write import results_dataset
+    from roicast.spec import load_spec
+    from roicast.study import run_study
+
+    demo = Path(__file__).resolve().parents[1] / "roicast" / "demo" / "options.toml"
+    result = run_study(load_spec(demo), draws=300, seed=5)
+    got = results_dataset(result)
+    ref = _results_dataset_one_at_a_time(result)
+    names = list(ref.variables)
+    assert list(got.variables)[: len(names)] == names  # same order: the same netCDF file
+    # (results_dataset writes the month labels as strings at its end)
+    assert got["month"].values.tolist() == ref["month"].values.astype(str).tolist()
+    sub = got[list(ref.data_vars)].drop_vars("month")
+    sub.attrs = {}  # (and the study's attributes)
+    assert sub.identical(ref.drop_vars("month"))
