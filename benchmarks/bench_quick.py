@@ -9,7 +9,8 @@ Run::
 
 Every figure is CPU seconds (user + system), not wall time, so that a shared
 machine's load matters less: the CLI commands run in a fresh interpreter and
-are measured with ``resource.getrusage(RUSAGE_CHILDREN)``, best of
+are measured with ``resource.getrusage(RUSAGE_CHILDREN)`` (run as the
+``roicast`` console script runs them), best of
 ``--repeat`` (3) runs; the sensitivity functions in this process with
 ``time.process_time``.  Each is printed beside its goal and beside references
 measured in the same run:
@@ -164,10 +165,13 @@ def best_child_cpu(args: list[str], repeat: int = 3) -> float:
 
 
 def cli_args(root: Path | None, args: list[str]) -> list[str]:
-    """Interpreter arguments running ``roicast args`` from this tree or from ``root``."""
-    if root is None:
-        return ["-m", "roicast", *args]
-    return ["-c", _REROOT.format(root=str(root), here=str(ROOT)) + _CLI.format(args=args)]
+    """Interpreter arguments running ``roicast args`` from this tree or from ``root``.
+
+    Both run as the console script does (``from roicast.cli import main; main()``),
+    so that the two trees are measured the same way.
+    """
+    reroot = _REROOT.format(root=str(root) if root else "", here=str(ROOT))
+    return ["-c", reroot + _CLI.format(args=args)]
 
 
 def split_args(root: Path | None, args: list[str]) -> list[str]:
