@@ -127,3 +127,41 @@ def test_results_dataset_merged_once_equals_one_at_a_time(tmp_path):
     sub = got[list(ref.data_vars)].drop_vars("month")
     sub.attrs = {}  # (and the study's attributes)
     assert sub.identical(ref.drop_vars("month"))
+
+
+def _step_buckets_per_day(ms, start, horizon):
+    """``step_buckets`` as it was for daily and weekly steps: one Period per day, np.unique per step."""
+    import pandas as pd
+
+    end = start + horizon
+    step_days = 1 if ms.freq == "daily" else 7
+    day0 = ms.last_day + pd.Timedelta(days=1)
+    n_steps = -(-(end.to_timestamp() - day0).days // step_days)
+    days = pd.date_range(day0, periods=n_steps * step_days, freq="D")
+    months = days.to_period("M")
+    idx = np.array([(mo - start).n for mo in months]) if len(days) else np.array([], int)
+    idx = np.where((idx >= 0) & (idx < horizon), idx, -1).reshape(n_steps, step_days)
+    out = []
+    for row in idx:
+        ks, counts = np.unique(row[row >= 0], return_counts=True)
+        out.append((ks, counts / step_days))
+    return out
+
+
+@pytest.mark.parametrize("freq", ["daily", "weekly"])
+@pytest.mark.parametrize(("start", "horizon"), [("2026-03", 1), ("2026-02", 36), ("2027-11", 13)])
+def test_step_buckets_from_month_ordinals_equal_per_day_periods(freq, start, horizon):
+    import pandas as pd
+
+    from roicast.forecast._calendar import ModelSeries, step_buckets
+
+    step = "D" if freq == "daily" else "7D"
+    index = pd.date_range("2024-01-03", "2026-01-20", freq=step)
+    ms = ModelSeries(pd.Series(1.0, index=index), freq, 7 if freq == "daily" else 52)
+    got = step_buckets(ms, pd.Period(start, "M"), horizon)
+    ref = _step_buckets_per_day(ms, pd.Period(start, "M"), horizon)
+    assert len(got) == len(ref)
+    for (k1, w1), (k2, w2) in zip(got, ref, strict=True):
+        assert k1.dtype == k2.dtype and w1.dtype == w2.dtype
+        np.testing.assert_array_equal(k1, k2)
+        np.testing.assert_array_equal(w1, w2)
