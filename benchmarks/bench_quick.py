@@ -150,7 +150,11 @@ main()
 def child_cpu(args: list[str], *, stderr: list[str] | None = None) -> float:
     """CPU seconds (user + system) of ``python args`` in a fresh interpreter."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT)
+    # cwd: a folder without a roicast package, so that `-c` children import roicast
+    # through the editable install's mapping (this tree, or --before's) and not from cwd
+    proc = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=tempfile.gettempdir()
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)[:200]} failed:\n{proc.stderr[-2000:]}")
@@ -162,6 +166,18 @@ def child_cpu(args: list[str], *, stderr: list[str] | None = None) -> float:
 def best_child_cpu(args: list[str], repeat: int = 3) -> float:
     """Smallest CPU seconds of ``repeat`` runs (the least disturbed by other processes)."""
     return min(child_cpu(args) for _ in range(repeat))
+
+
+def best_interleaved(argsets: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    """Smallest CPU seconds of each command, the commands run in turn ``repeat`` times.
+
+    Taking turns exposes every command to the same load of a shared machine.
+    """
+    best = {name: float("inf") for name in argsets}
+    for _ in range(repeat):
+        for name, args in argsets.items():
+            best[name] = min(best[name], child_cpu(args))
+    return best
 
 
 def cli_args(root: Path | None, args: list[str]) -> list[str]:
@@ -281,26 +297,26 @@ def main() -> None:
         "validate": ("roicast validate (demo)", ["validate", str(DEMO)]),
     }
     for key, (what, cmd) in commands.items():
-        t = {name: best_child_cpu(cli_args(root, cmd), args.repeat) for name, root in roots.items()}
+        t = best_interleaved({n: cli_args(root, cmd) for n, root in roots.items()}, args.repeat)
         refs = [(numpy_ref, "import numpy")]
         refs += [(t[name], name) for name in roots if name != "now"]
         print(line(what, t["now"], GOALS[key], refs))
     if not args.skip_run:
         out = Path(tempfile.mkdtemp(prefix="roicast-bench-quick-"))
         run = ["run", str(DEMO), "-n", "10000", "--no-report", "-q"]
-        t_run: dict[str, float] = {}
         splits: dict[str, dict[str, float]] = {}
         try:
-            for name, root in roots.items():
+            for root in roots.values():
                 child_cpu(cli_args(root, [*run, "-o", str(out / "warm")]))  # warm numba caches
-                t_run[name] = min(
-                    child_cpu(cli_args(root, [*run, "-o", str(out / f"r{i}")]))
-                    for i in range(args.repeat)
-                )
-                splits[name] = min(
-                    (run_split(root, [*run, "-o", str(out / f"s{i}")]) for i in range(2)),
-                    key=lambda s: s["total"],
-                )
+            t_run = best_interleaved(
+                {n: cli_args(root, [*run, "-o", str(out / n)]) for n, root in roots.items()},
+                args.repeat,
+            )
+            for _ in range(2):
+                for name, root in roots.items():
+                    s = run_split(root, [*run, "-o", str(out / f"s-{name}")])
+                    if name not in splits or s["total"] < splits[name]["total"]:
+                        splits[name] = s
         finally:
             shutil.rmtree(out, ignore_errors=True)
         refs = [(numpy_ref, "import numpy")]
