@@ -138,8 +138,14 @@ def step_buckets(
     n_steps = -(-(end_day - day0).days // step_days)
     days = pd.date_range(day0, periods=n_steps * step_days, freq="D")
     months = days.to_period("M")
-    idx = np.array([(mo - start).n for mo in months]) if len(days) else np.array([], int)
+    # month ordinals: (mo - start).n of every day, without a Period object per day
+    idx = np.asarray(months.asi8, dtype=np.int64) - np.int64(start.ordinal)
     idx = np.where((idx >= 0) & (idx < horizon), idx, -1).reshape(n_steps, step_days)
+    if step_days == 1:  # one day a step: its month, whole (what np.unique would give)
+        for row in idx:
+            ks = row[row >= 0].copy()
+            out.append((ks, np.ones(ks.size, dtype=np.int64) / step_days))
+        return out
     for row in idx:
         ks, counts = np.unique(row[row >= 0], return_counts=True)
         out.append((ks, counts / step_days))

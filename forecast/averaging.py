@@ -274,9 +274,10 @@ def growth_prior(annual_growth, steps_per_year: float, *, n_atoms: int = N_ATOMS
     """
     q = (np.arange(n_atoms) + 0.5) / n_atoms
     if annual_growth is None:
-        from scipy import stats
+        from scipy.special import ndtri  # scipy.stats would cost ~1 s of start-up
 
-        log1p_g = stats.norm(0.0, DEFAULT_GROWTH_LOG_SD).ppf(q)
+        # = scipy.stats.norm(0, sd).ppf(q), bit for bit (its ppf is ndtri(q)·scale + loc)
+        log1p_g = ndtri(q) * DEFAULT_GROWTH_LOG_SD + 0.0
         stated = False
     else:
         if isinstance(annual_growth, int | float | np.integer | np.floating):

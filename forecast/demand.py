@@ -20,6 +20,7 @@ from roicast.forecast._calendar import (
     step_buckets,
 )
 from roicast.forecast._history import HistoryData, clean_series
+from roicast.forecast._xarray import defer_dask
 from roicast.forecast.averaging import (
     PRIOR_DOMINATES_RATIO,
     STEPS_PER_YEAR,
@@ -34,6 +35,8 @@ from roicast.forecast.ets import DEFAULT_REFITS
 from roicast.forecast.overlays import apply_ceiling, apply_overlays, draw
 
 __all__ = ["Forecast", "forecast_demand", "forecast_from_growth"]
+
+defer_dask()  # xarray loads dask.array (~0.2 s) only once a Dask array can exist
 
 #: Warn when the study reaches further past the data than this many history lengths.
 EXTRAPOLATION_WARN_RATIO = 2.0

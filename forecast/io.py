@@ -36,7 +36,9 @@ def write_netcdf(ds, path) -> None:
             f"({need / 2**20:.0f} MiB needed, {free / 2**20:.0f} MiB free)",
             str(path.parent),
         )
-    ds.to_netcdf(path, engine="h5netcdf")
+    from roicast.forecast._xarray import write_netcdf_plain
+
+    write_netcdf_plain(ds, path)  # = ds.to_netcdf(path, engine="h5netcdf"), without loading Dask
 
 
 def write_forecast(forecast, out_dir, *, backtest=None) -> list[Path]:

@@ -9,16 +9,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from roicast.errors import RoicastError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.table import Table
 
 app = typer.Typer(
     name="roicast",
@@ -84,6 +84,14 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     if quiet or not err_console.is_terminal:
         yield None
         return
+    from rich.progress import (  # here: --help and validate do not draw progress bars
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description:<10}"),
         BarColumn(),
@@ -104,6 +112,8 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
 
 def _headline_table(doc: dict[str, Any]) -> Table:
     """The P10 / P50 / P90 / mean table of NPV, ROI and payback."""
+    from rich.table import Table
+
     from roicast.report._format import money, pct
 
     cur = doc["currency"]
@@ -321,6 +331,8 @@ DEMOS = {
 
 def demo_spec_path(example: str = "quantization") -> Path:
     """A built-in demo spec shipped inside the package."""
+    from importlib.resources import files
+
     return Path(str(files("roicast.demo") / DEMOS[example]))
 
 
@@ -377,6 +389,8 @@ def validate(spec: Annotated[Path, typer.Argument(help="Study spec (TOML or .xls
 
 
 def _backtest_table(df) -> None:
+    from rich.table import Table
+
     cols = {
         "n_points": "points",
         "coverage_80": "80 % cover",

@@ -78,6 +78,42 @@ def test_validate_imports_no_heavy_stage(example):
     assert _loaded_after(code, HEAVY) == []
 
 
+#: What a ``run --no-report`` must not load: figures, Dask (xarray asks for it per array
+#: and per netCDF write unless :func:`roicast.forecast._xarray.defer_dask` is in place).
+RUN_UNUSED = ("matplotlib", "dask.array", "distributed", "statsmodels")
+
+
+@pytest.mark.slow  # a fresh interpreter running a 200-draw study of the demo
+def test_run_without_report_imports_no_figures_and_no_dask(tmp_path):
+    code = (
+        "import sys\n"
+        "from roicast.cli import app\n"
+        f"sys.argv = ['roicast', 'run', {str(DEMO / 'quantization.toml')!r}, '-n', '200', "
+        f"'-q', '--no-report', '-o', {str(tmp_path / 'out')!r}]\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+    )
+    assert _loaded_after(code, RUN_UNUSED) == []
+    assert (tmp_path / "out" / "results.nc").is_file()
+
+
+@pytest.mark.slow  # a fresh interpreter importing the CLI
+def test_help_imports_no_spec_and_no_numeric_stack():
+    code = (
+        "import sys\n"
+        "from roicast.cli import app\n"
+        "sys.argv = ['roicast', '--help']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+    )
+    names = (*HEAVY, "pandas", "pydantic", "roicast.spec")
+    assert _loaded_after(code, names) == []
+
+
 def _distributions() -> list:
     rng = np.random.default_rng(7)
     out: list = [Fixed(2.5), Discrete((1.0, 2.0, 5.0), (0.2, 0.3, 0.5))]

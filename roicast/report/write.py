@@ -42,21 +42,23 @@ __all__ = ["results_dataset", "write_report"]
 def results_dataset(result: StudyResult) -> xr.Dataset:
     """All results as one Dataset: dims ``option``, ``draw``, ``input``, ``month``, ``quantile``."""
     opts = list(result.options)
-    ds = xr.Dataset()
-    ds["inputs"] = result.sample.values.astype("float64")
+    # the variables are gathered first and merged once: a Dataset built one
+    # variable at a time re-aligns everything it holds at every step
+    items: dict[str, Any] = {"inputs": result.sample.values.astype("float64")}
     first = result.options[opts[0]]
     for var in first.metrics.data_vars:
-        ds[var] = xr.concat(
+        items[var] = xr.concat(
             [result.options[o].metrics[var] for o in opts], dim="option"
         ).assign_coords(option=opts)
     for var in first.monthly.data_vars:
-        ds[f"monthly_{var}"] = xr.concat(
+        items[f"monthly_{var}"] = xr.concat(
             [result.options[o].monthly[var] for o in opts], dim="option"
         ).assign_coords(option=opts)
     paths = result.forecast.paths
-    ds["demand_quantiles"] = paths.quantile(
+    items["demand_quantiles"] = paths.quantile(
         list(first.monthly["quantile"].values), dim="path"
     ).rename(quantile="quantile")
+    ds = xr.Dataset(items)
     # tornado: (option, output, input, end)
     outputs = list(first.tornado)
     tor = np.full((len(opts), len(outputs), len(INPUT_NAMES), 2), np.nan)
