@@ -133,6 +133,7 @@ class ModelEvaluator:
         self.horizon = horizon
         self.rows_evaluated = 0
         self.rows_interpolated = 0
+        self._fits: dict[int, tuple] = {}  # column -> (cache, base row, line fit or None)
         self._cache = _shared_cache(
             demand,
             (self.n_noise, seed, price_seed, float(discount), int(horizon), _fleet_key(fleet)),
@@ -268,6 +269,9 @@ class ModelEvaluator:
         extremes of ``rows`` and the base (evaluated); None when the points do
         not lie on one straight line within :data:`_AFFINE_RTOL` of their scale.
         """
+        memo = self._fits.get(col)
+        if memo is not None and memo[0] is self._cache and np.array_equal(memo[1], base):
+            return memo[2]
         prefix = np.delete(base, col)
         pts: dict[float, float] = {}
         for key, val in self._cache.items():
@@ -290,9 +294,11 @@ class ModelEvaluator:
         slope = (ys[-1] - ys[0]) / (vs[-1] - vs[0])
         pred = ys[0] + (vs - vs[0]) * slope
         scale = max(float(np.max(np.abs(ys))), 1.0)
-        if not np.all(np.abs(pred - ys) <= _AFFINE_RTOL * scale):
-            return None
-        return float(vs[0]), float(ys[0]), float(slope)
+        fit = None
+        if np.all(np.abs(pred - ys) <= _AFFINE_RTOL * scale):
+            fit = (float(vs[0]), float(ys[0]), float(slope))
+        self._fits[col] = (self._cache, base.copy(), fit)
+        return fit
 
     def per_row(self, settings: Mapping[str, np.ndarray]) -> np.ndarray:
         """NPV of one draw per row; ``settings[NOISE]`` (uniforms) picks the noise."""
