@@ -48,7 +48,7 @@ from roicast.sensitivity import (
 )
 from roicast.simulate import INPUT_NAMES, METRIC_NAMES
 from roicast.simulate.model import _simulate_unchecked
-from roicast.study import StudyResult, summarize_distribution
+from roicast.study import StudyResult, _option_rows, summarize_distribution
 
 __all__ = [
     "CORRELATION_RANKING_DRAWS",
@@ -479,7 +479,8 @@ def ask(result: StudyResult, option: str) -> dict[str, Any]:
     res = result.options[option]
     m = res.metrics
     h = result.horizon
-    go_live = result.sample.values.sel(option=option, input="implementation.months").values
+    # one input's column (a chunked sample computes it alone, not every input's values)
+    go_live = _option_rows(result.sample, option, 0, result.draws, ["implementation.months"])[:, 0]
     monthly = m["savings"].values / np.maximum(1.0, h - go_live)
     inv = summarize_distribution(m["investment"].values)
     sav = summarize_distribution(monthly)
