@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import weakref
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -54,30 +54,27 @@ AFFINE_INPUTS = frozenset(
 #: Relative tolerance of the straight-line check before interpolating (rounding of
 #: a mean of a few thousand sums of 36 discounted cash flows is ~1e-14 relative).
 _AFFINE_RTOL = 1e-9
-#: Settings kept per demand array (LRU): one project's evaluators share one entry.
+#: Row caches kept (LRU, one per demand content and settings): a project's evaluators
+#: share one; a batch worker moves on to the next project's.
 _CACHE_CONFIGS = 4
 
-# demand array -> settings key -> {row bytes: (mean npv, mean roi, median payback)}
-_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (demand digest, settings) -> {row bytes: (mean npv, mean roi, median payback)}
+_SHARED: OrderedDict[tuple, dict[bytes, tuple[float, float, float]]] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
 
 
 def _shared_cache(demand: np.ndarray, key: tuple) -> dict[bytes, tuple[float, float, float]]:
-    """The row cache of evaluators on ``demand`` with settings ``key`` (a private one if
-    ``demand`` cannot be weakly referenced)."""
-    try:
-        per = _SHARED.get(demand)
-        if per is None:
-            per = OrderedDict()
-            _SHARED[demand] = per
-    except TypeError:
-        return {}
-    cache = per.get(key)
-    if cache is None:
-        cache = per[key] = {}
-        while len(per) > _CACHE_CONFIGS:
-            per.popitem(last=False)
-    else:
-        per.move_to_end(key)
+    """The row cache of evaluators on demand paths equal to ``demand``, with settings ``key``."""
+    d = np.ascontiguousarray(demand, dtype=np.float64)
+    full = (hashlib.sha1(d.view(np.uint8)).hexdigest(), d.shape, *key)
+    with _SHARED_LOCK:
+        cache = _SHARED.get(full)
+        if cache is None:
+            cache = _SHARED[full] = {}
+            while len(_SHARED) > _CACHE_CONFIGS:
+                _SHARED.popitem(last=False)
+        else:
+            _SHARED.move_to_end(full)
     return cache
 
 
@@ -202,8 +199,8 @@ class ModelEvaluator:
         ``0..n_noise-1``): :math:`\overline{\text{NPV}}(x) = \frac{1}{K}\sum_{k<K}
         \text{NPV}(x, \omega_k)`; ROI is averaged over the draws where it is
         defined, payback is the median of :math:`\min(\text{payback}, H)`.
-        A row evaluated before (by any evaluator with the same demand array
-        and settings) is taken from the cache, bit for bit.
+        A row evaluated before (by any evaluator with equal demand paths and
+        settings) is taken from the cache, bit for bit.
         """
         x = self._matrix(settings)
         self._evaluate(x)
