@@ -27,6 +27,7 @@ Prints, for this machine:
   folder, imported in place of the editable install) and prints the ratios::
 
       python benchmarks/bench_sensitivity.py --project --before cb98bd2 [--example options]
+      python benchmarks/bench_sensitivity.py --project --tornado-only --before cb98bd2
 
 Targets (issue 4): rankings on 100 000 draws well under 1 s; Sobol with 12
 inputs at N = 4 096 on a 36-month study under 3 s on 2 cores (the study's
@@ -172,7 +173,7 @@ _ANALYSES = {
 }
 
 
-def project_split(example: str, draws: int, repeat: int) -> dict[str, Any]:
+def project_split(example: str, draws: int, repeat: int, full: bool = True) -> dict[str, Any]:
     """CPU per project of the full sensitivity, split by analysis, with kernel rows."""
     import importlib
 
@@ -212,12 +213,12 @@ def project_split(example: str, draws: int, repeat: int) -> dict[str, Any]:
         m._simulate_unchecked = counted
     spec = load_spec(demo_spec_path(example))
     fc = forecast_for(spec, seed=0)
-    summary(run_study(spec, draws=draws, seed=0, forecast=fc, sensitivity=True, monthly=False))
+    summary(run_study(spec, draws=draws, seed=0, forecast=fc, sensitivity=full, monthly=False))
     best = None
     for seed in range(1, repeat + 1):
         cpu.clear(), rows.clear()
         t = time.process_time()
-        summary(run_study(spec, draws=draws, seed=seed, forecast=fc, monthly=False))
+        summary(run_study(spec, draws=draws, seed=seed, forecast=fc, sensitivity=full, monthly=False))
         total = time.process_time() - t
         if best is None or total < best["total"]:
             best = {"total": total, "cpu": dict(cpu), "rows": dict(rows)}
@@ -253,6 +254,7 @@ def project_before(rev: str, args: argparse.Namespace) -> dict[str, Any]:
     }
     argv = [sys.executable, str(Path(__file__).resolve()), "--project", "--json"]
     argv += ["--example", args.example, "--draws", str(args.draws), "--repeat", str(args.repeat)]
+    argv += ["--tornado-only"] if args.tornado_only else []
     proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"--before {rev} failed:\n{proc.stderr[-2000:]}")
@@ -263,8 +265,9 @@ def project_before(rev: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def show_project(now: dict[str, Any], ref: dict[str, Any] | None, args: argparse.Namespace) -> None:
+    what = "tornado only" if args.tornado_only else "full sensitivity"
     print(
-        f"one project's full sensitivity: demo {args.example!r}, {args.draws} draws, shared "
+        f"one project, {what}: demo {args.example!r}, {args.draws} draws, shared "
         f"forecast, run_study + summary, CPU s (best of {args.repeat})"
     )
     labels = list(_ANALYSES.values())
@@ -296,14 +299,16 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--before", metavar="REV", help="with --project: also roicast at commit REV")
+    ap.add_argument("--tornado-only", action="store_true", help="with --project: sensitivity=False")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.project:
+        full = not args.tornado_only
         if args.json:
-            print(json.dumps(project_split(args.example, args.draws, args.repeat)))
+            print(json.dumps(project_split(args.example, args.draws, args.repeat, full)))
             return
         ref = project_before(args.before, args) if args.before else None
-        show_project(project_split(args.example, args.draws, args.repeat), ref, args)
+        show_project(project_split(args.example, args.draws, args.repeat, full), ref, args)
         return
     study_sizes()
     large()
