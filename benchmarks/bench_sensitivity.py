@@ -218,7 +218,8 @@ def project_split(example: str, draws: int, repeat: int, full: bool = True) -> d
     for seed in range(1, repeat + 1):
         cpu.clear(), rows.clear()
         t = time.process_time()
-        summary(run_study(spec, draws=draws, seed=seed, forecast=fc, sensitivity=full, monthly=False))
+        run = run_study(spec, draws=draws, seed=seed, forecast=fc, sensitivity=full, monthly=False)
+        summary(run)
         total = time.process_time() - t
         if best is None or total < best["total"]:
             best = {"total": total, "cpu": dict(cpu), "rows": dict(rows)}
