@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -256,7 +257,10 @@ def project_before(rev: str, args: argparse.Namespace) -> dict[str, Any]:
     argv = [sys.executable, str(Path(__file__).resolve()), "--project", "--json"]
     argv += ["--example", args.example, "--draws", str(args.draws), "--repeat", str(args.repeat)]
     argv += ["--tornado-only"] if args.tornado_only else []
-    proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if proc.returncode:
         raise SystemExit(f"--before {rev} failed:\n{proc.stderr[-2000:]}")
     doc = json.loads(proc.stdout.splitlines()[-1])
