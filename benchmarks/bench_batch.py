@@ -19,6 +19,16 @@ Run::
 After the full batch, the selection under a budget (engineer-months and money,
 each 20 % of the portfolio's total) is timed on its records and compared with
 the portfolio stage of the same run.
+
+CPU seconds (this process and its worker processes, ``getrusage``) are printed
+beside wall time, since the machine may be shared: CPU per project, and the
+projects/s that CPU per project allows on ``--workers`` cores.
+``--before REV`` runs the same measurements with roicast as of git commit
+``REV`` (its tree extracted to a temporary folder and imported in a subprocess
+in place of the editable install) and prints now/before ratios::
+
+    python benchmarks/bench_batch.py --projects 200 --subset 40 --before cb98bd2
+    python benchmarks/bench_batch.py --projects 0 --subset 20 --sensitivity --before cb98bd2
 """
 
 from __future__ import annotations
@@ -26,7 +36,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -104,14 +118,24 @@ class PeakRSS:
         self._t.join()
 
 
-def timed_batch(template: Path, table: Path, out: Path, **kw) -> tuple[float, int, dict, Any]:
+def cpu_now() -> float:
+    """CPU seconds of this process and of its finished child processes (user + system)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
+def timed_batch(
+    template: Path, table: Path, out: Path, **kw
+) -> tuple[float, int, dict, Any, float]:
+    """Wall s, peak RSS, batch.json, the result and CPU s (parent + workers) of one batch."""
     with PeakRSS() as rss:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_now()
         res = run_batch(template=template, table=table, out=out, report=False, **kw)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, cpu_now() - c0
     assert res.counts["failed"] == 0, res.failed[:3]
     doc = json.loads((out / "batch.json").read_text())
-    return dt, rss.peak, doc, res
+    return dt, rss.peak, doc, res, cpu
 
 
 def time_selection(res, portfolio_seconds: float) -> None:
@@ -134,58 +158,160 @@ def time_selection(res, portfolio_seconds: float) -> None:
     )
 
 
+def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Run the subset (1 and ``--workers`` workers, best of ``--repeat``) and the full batch."""
+    kw = {"sensitivity": args.sensitivity, "draws": args.draws}
+    out: dict[str, Any] = {}
+    warm = work / "warm"  # compile (or load) the numba caches once, outside the timings
+    warm.mkdir()
+    timed_batch(*make_inputs(warm, 2), warm / "out", workers=1, **kw)
+    if args.subset:
+        tpl, tab = make_inputs(work, args.subset)
+        for w in (1, args.workers):
+            best = None
+            for r in range(args.repeat):
+                t, peak, doc, _, cpu = timed_batch(tpl, tab, work / f"sub{w}-{r}", workers=w, **kw)
+                if best is None or cpu < best["cpu"]:
+                    best = {"wall": t, "cpu": cpu, "peak": peak}
+            out[f"subset_{w}"] = best
+    if args.projects:
+        tpl, tab = make_inputs(work, args.projects)
+        t, peak, doc, res, cpu = timed_batch(tpl, tab, work / "full", workers=args.workers, **kw)
+        stages = doc.get("project_stage_seconds", {})
+        out["full"] = {
+            "wall": t,
+            "cpu": cpu,
+            "peak": peak,
+            "timings": doc["timings"],
+            "stages": {k: v / args.projects for k, v in stages.items()},
+        }
+        if not args.json:
+            time_selection(res, doc["timings"]["portfolio"])
+    return out
+
+
+def show(m: dict[str, Any], args: argparse.Namespace, label: str) -> None:
+    n, w = args.subset, args.workers
+    for k in (1, w):
+        s = m.get(f"subset_{k}")
+        if s:
+            print(
+                f"  [{label}] subset {n} projects, {k} worker(s): {s['wall']:6.1f} s wall "
+                f"({n / s['wall']:5.2f} projects/s incl. start-up), {s['cpu'] / n:.3f} s CPU per "
+                f"project, peak RSS {s['peak'] / 2**20:6.0f} MB"
+            )
+    if m.get("subset_1") and m.get(f"subset_{w}"):
+        print(f"  [{label}] speed-up 1 → {w} workers (subset, wall): "
+              f"{m['subset_1']['wall'] / m[f'subset_{w}']['wall']:.2f}×")  # fmt: skip
+    f = m.get("full")
+    if f:
+        p = args.projects
+        print(
+            f"  [{label}] full: {p} projects on {w} workers: {f['wall']:6.1f} s wall, "
+            f"{p / f['wall']:5.2f} projects/s; {f['cpu'] / p:.3f} s CPU per project "
+            f"(→ {w * p / f['cpu']:5.2f} projects/s on {w} free cores); "
+            f"peak RSS {f['peak'] / 2**20:6.0f} MB"
+        )
+        tm = f["timings"]
+        print(
+            f"  [{label}] batch timings: plan {tm['plan']:.1f} s, run {tm['run']:.1f} s, "
+            f"portfolio {tm['portfolio']:.1f} s"
+        )
+        print(
+            f"  [{label}] per project, in the workers (s; cpu = CPU s, others wall): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in sorted(f["stages"].items()))
+        )
+
+
+def before(args: argparse.Namespace, rev: str, work: Path) -> dict[str, Any]:
+    """:func:`measure` with roicast as of commit ``rev``, in a subprocess."""
+    repo = Path(__file__).resolve().parents[1]
+    src = work / f"src-{rev}"
+    src.mkdir()
+    tar = subprocess.run(["git", "-C", str(repo), "archive", rev], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(src)], input=tar.stdout, check=True)
+    site = work / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import os\n"
+        "_old, _new = os.environ['ROICAST_BENCH_FROM'], os.environ['ROICAST_BENCH_SRC']\n"
+        "import importlib, sys\n"
+        "for _m in [m for m in sys.modules if m.startswith('__editable__') and 'roicast' in m]:\n"
+        "    _f = sys.modules[_m]\n"
+        "    for _k, _v in list(getattr(_f, 'MAPPING', {}).items()):\n"
+        "        _f.MAPPING[_k] = _v.replace(_old, _new)\n"
+    )
+    env = {
+        **os.environ,
+        "ROICAST_BENCH_FROM": str(repo),
+        "ROICAST_BENCH_SRC": str(src),
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    argv = [sys.executable, str(Path(__file__).resolve()), "--json"]
+    argv += ["--projects", str(args.projects), "--draws", str(args.draws)]
+    argv += ["--workers", str(args.workers), "--subset", str(args.subset)]
+    argv += ["--repeat", str(args.repeat)] + (["--sensitivity"] if args.sensitivity else [])
+    proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"--before {rev}: the reference run failed:\n{proc.stderr[-2000:]}")
+    doc = json.loads(proc.stdout.splitlines()[-1])
+    if not doc["roicast_file"].startswith(str(src)):
+        raise SystemExit(f"--before {rev}: roicast was imported from {doc['roicast_file']}")
+    return doc["measures"]
+
+
+def ratios(now: dict[str, Any], ref: dict[str, Any], args: argparse.Namespace) -> None:
+    for key, n in (("subset_1", args.subset), (f"subset_{args.workers}", args.subset),
+                   ("full", args.projects)):  # fmt: skip
+        if key in now and key in ref:
+            a, b = now[key], ref[key]
+            print(
+                f"  {key}: CPU per project {a['cpu'] / n:.3f} s now vs {b['cpu'] / n:.3f} s before "
+                f"({b['cpu'] / a['cpu']:.2f}× less); wall {b['wall'] / a['wall']:.2f}× faster"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--projects", type=int, default=1000)
+    ap.add_argument(
+        "--projects", type=int, default=1000, help="projects of the full batch (0: skip)"
+    )
     ap.add_argument("--draws", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--subset", type=int, default=100, help="projects for the 1-vs-2-worker run")
     ap.add_argument("--sensitivity", action="store_true", help="full per-project sensitivity")
+    ap.add_argument("--repeat", type=int, default=1, help="subset runs, best CPU kept")
+    ap.add_argument("--before", metavar="REV", help="also measure roicast at git commit REV")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="roicast-bench-batch-"))
     try:
-        kw = {"sensitivity": args.sensitivity, "draws": args.draws}
+        if args.json:  # the reference run of --before: measures on one line
+            import roicast
+
+            m = measure(args, work)
+            print(json.dumps({"roicast_file": roicast.__file__, "measures": m}))
+            return
         print(
-            f"roicast batch benchmark: {args.projects} projects × {args.draws} draws × 36 months, "
-            f"no reports, sensitivity={'full' if args.sensitivity else 'tornado only'}"
+            f"roicast batch benchmark: {args.projects} projects (subset {args.subset}) × "
+            f"{args.draws} draws × 36 months, no reports, "
+            f"sensitivity={'full' if args.sensitivity else 'tornado only'}"
         )
-        if args.subset:
-            tpl, tab = make_inputs(work, args.subset)
-            sub = {}
-            for w in (1, args.workers):
-                t, peak, doc, _ = timed_batch(tpl, tab, work / f"sub{w}", workers=w, **kw)
-                sub[w] = t
-                print(
-                    f"  subset {args.subset} projects, {w} worker(s): {t:6.1f} s "
-                    f"({args.subset / t:5.2f} projects/s incl. start-up), peak RSS {peak / 2**20:6.0f} MB"
-                )
+        ref = before(args, args.before, work) if args.before else None
+        now = measure(args, work)
+        show(now, args, "now")
+        if ref is not None:
+            show(ref, args, f"before {args.before}")
+            ratios(now, ref, args)
+        f = now.get("full")
+        if f and args.projects == 1000 and not args.sensitivity:
+            ok_t = f["wall"] < 180
+            ok_m = f["peak"] < 2 * 2**30
             print(
-                f"  speed-up 1 → {args.workers} workers (subset): {sub[1] / sub[args.workers]:.2f}×"
+                f"  target < 180 s: {'PASS' if ok_t else 'MISS'}; "
+                f"peak memory < 2 GB: {'PASS' if ok_m else 'MISS'}"
             )
-        tpl, tab = make_inputs(work, args.projects)
-        t, peak, doc, res = timed_batch(tpl, tab, work / "full", workers=args.workers, **kw)
-        print(
-            f"  full: {args.projects} projects on {args.workers} workers: {t:6.1f} s total, "
-            f"{args.projects / t:5.2f} projects/s, peak RSS (parent + workers) {peak / 2**20:6.0f} MB"
-        )
-        tm = doc["timings"]
-        print(
-            f"  batch timings: plan {tm['plan']:.1f} s, run {tm['run']:.1f} s, "
-            f"portfolio {tm['portfolio']:.1f} s"
-        )
-        time_selection(res, tm["portfolio"])
-        stages = doc.get("project_stage_seconds", {})
-        per = {k: v / args.projects for k, v in stages.items()}
-        print(
-            "  per project, in the workers (s): "
-            + ", ".join(f"{k} {v:.3f}" for k, v in sorted(per.items()))
-        )
-        ok_t = t < 180
-        ok_m = peak < 2 * 2**30
-        print(
-            f"  target < 180 s: {'PASS' if ok_t else 'MISS'}; peak memory < 2 GB: {'PASS' if ok_m else 'MISS'}"
-        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

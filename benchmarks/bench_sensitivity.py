@@ -17,6 +17,18 @@ Prints, for this machine:
   (``time.process_time``, all threads), against the full per-draw spline fit
   measured in the same run.
 
+* issue 13, ``--project [--before REV]``: one project's full sensitivity as a
+  batch worker runs it (the demo spec, 10 000 draws, one shared forecast,
+  ``run_study(..., sensitivity=True, monthly=False)`` + ``summary``): CPU
+  seconds per project (best of ``--repeat`` projects) and the split by analysis
+  (tornado, three-point, break-even, Sobol, goal seek, spider, the rest) with
+  the kernel rows each ran; ``--before REV`` measures roicast at git commit
+  ``REV`` in a subprocess in the same run (its tree extracted to a temporary
+  folder, imported in place of the editable install) and prints the ratios::
+
+      python benchmarks/bench_sensitivity.py --project --before cb98bd2 [--example options]
+      python benchmarks/bench_sensitivity.py --project --tornado-only --before cb98bd2
+
 Targets (issue 4): rankings on 100 000 draws well under 1 s; Sobol with 12
 inputs at N = 4 096 on a 36-month study under 3 s on 2 cores (the study's
 simulator replaces the NumPy model here).
@@ -24,6 +36,13 @@ simulator replaces the NumPy model here).
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -144,7 +163,163 @@ def cashflow_npv(x: dict[str, np.ndarray]) -> np.ndarray:
     return cash @ discount.ravel()
 
 
+#: Analyses timed by --project: (module, function name) -> label.
+_ANALYSES = {
+    ("roicast.study", "tornado"): "tornado",
+    ("roicast.study", "three_point_cases"): "three-point",
+    ("roicast.study", "break_even"): "break-even",
+    ("roicast.study", "sobol_indices"): "Sobol",
+    ("roicast.report.review", "goal_seek"): "goal seek",
+    ("roicast.report.review", "spider"): "spider",
+}
+
+
+def project_split(example: str, draws: int, repeat: int, full: bool = True) -> dict[str, Any]:
+    """CPU per project of the full sensitivity, split by analysis, with kernel rows."""
+    import importlib
+
+    from roicast.cli import demo_spec_path
+    from roicast.report.summary import summary
+    from roicast.spec import load_spec
+    from roicast.study import forecast_for, run_study
+
+    cpu: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    stack: list[str] = []
+
+    def timed(label, f):
+        def g(*a, **k):
+            stack.append(label)
+            t = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                cpu[label] = cpu.get(label, 0.0) + time.process_time() - t
+                stack.pop()
+
+        return g
+
+    for (mod, name), label in _ANALYSES.items():
+        m = importlib.import_module(mod)
+        setattr(m, name, timed(label, getattr(m, name)))
+    for mod in ("roicast.evaluate", "roicast.report.review"):  # kernel rows by analysis
+        m = importlib.import_module(mod)
+        run = m._simulate_unchecked
+
+        def counted(x, *a, _run=run, **k):
+            label = stack[-1] if stack else "other"
+            rows[label] = rows.get(label, 0) + x.shape[0]
+            return _run(x, *a, **k)
+
+        m._simulate_unchecked = counted
+    spec = load_spec(demo_spec_path(example))
+    fc = forecast_for(spec, seed=0)
+    summary(run_study(spec, draws=draws, seed=0, forecast=fc, sensitivity=full, monthly=False))
+    best = None
+    for seed in range(1, repeat + 1):
+        cpu.clear(), rows.clear()
+        t = time.process_time()
+        run = run_study(spec, draws=draws, seed=seed, forecast=fc, sensitivity=full, monthly=False)
+        summary(run)
+        total = time.process_time() - t
+        if best is None or total < best["total"]:
+            best = {"total": total, "cpu": dict(cpu), "rows": dict(rows)}
+    import roicast
+
+    best["roicast_file"] = roicast.__file__
+    return best
+
+
+def project_before(rev: str, args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`project_split` with roicast as of commit ``rev``, in a subprocess."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    work = Path(tempfile.mkdtemp(prefix="roicast-bench-sens-"))
+    src = work / "src"
+    src.mkdir()
+    tar = subprocess.run(["git", "-C", str(repo), "archive", rev], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(src)], input=tar.stdout, check=True)
+    (work / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "for _m in [m for m in sys.modules if m.startswith('__editable__') and 'roicast' in m]:\n"
+        "    _f = sys.modules[_m]\n"
+        "    for _k, _v in list(getattr(_f, 'MAPPING', {}).items()):\n"
+        "        _f.MAPPING[_k] = _v.replace(os.environ['ROICAST_BENCH_FROM'],"
+        " os.environ['ROICAST_BENCH_SRC'])\n"
+    )
+    env = {
+        **os.environ,
+        "ROICAST_BENCH_FROM": str(repo),
+        "ROICAST_BENCH_SRC": str(src),
+        "PYTHONPATH": os.pathsep.join([str(work), os.environ.get("PYTHONPATH", "")]),
+    }
+    argv = [sys.executable, str(Path(__file__).resolve()), "--project", "--json"]
+    argv += ["--example", args.example, "--draws", str(args.draws), "--repeat", str(args.repeat)]
+    argv += ["--tornado-only"] if args.tornado_only else []
+    try:
+        proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if proc.returncode:
+        raise SystemExit(f"--before {rev} failed:\n{proc.stderr[-2000:]}")
+    doc = json.loads(proc.stdout.splitlines()[-1])
+    if not doc["roicast_file"].startswith(str(src)):
+        raise SystemExit(f"--before {rev}: roicast was imported from {doc['roicast_file']}")
+    return doc
+
+
+def show_project(now: dict[str, Any], ref: dict[str, Any] | None, args: argparse.Namespace) -> None:
+    what = "tornado only" if args.tornado_only else "full sensitivity"
+    print(
+        f"one project, {what}: demo {args.example!r}, {args.draws} draws, shared "
+        f"forecast, run_study + summary, CPU s (best of {args.repeat})"
+    )
+    labels = list(_ANALYSES.values())
+    head = f"  {'analysis':12s} {'now s':>8s} {'rows':>9s}"
+    if ref:
+        head += f" {'before s':>9s} {'rows':>9s} {'ratio':>6s}"
+    print(head)
+
+    def pick(d: dict[str, Any], label: str) -> float:
+        if label == "total":
+            return d["total"]
+        if label == "rest":  # sampling, the main simulation, rankings, EVPPI, the summary
+            return d["total"] - sum(d["cpu"].get(k, 0.0) for k in labels)
+        return d["cpu"].get(label, 0.0)
+
+    for label in [*labels, "rest", "total"]:
+        a = pick(now, label)
+        line = f"  {label:12s} {a:8.3f} {now['rows'].get(label, 0):9d}"
+        if ref:
+            b = pick(ref, label)
+            line += f" {b:9.3f} {ref['rows'].get(label, 0):9d} {b / max(a, 1e-9):5.2f}×"
+        print(line)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", action="store_true", help="one project's full sensitivity split")
+    ap.add_argument("--example", default="quantization", help="demo spec for --project")
+    ap.add_argument("--draws", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--before", metavar="REV", help="with --project: also roicast at commit REV")
+    ap.add_argument("--tornado-only", action="store_true", help="with --project: sensitivity=False")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.project:
+        full = not args.tornado_only
+        if args.json:
+            print(json.dumps(project_split(args.example, args.draws, args.repeat, full)))
+            return
+        ref = project_before(args.before, args) if args.before else None
+        show_project(project_split(args.example, args.draws, args.repeat, full), ref, args)
+        return
+    study_sizes()
+    large()
+
+
+def study_sizes() -> None:
     rng = np.random.default_rng(0)
     names = [f"input{i:02d}" for i in range(N_INPUTS)]
     X = pd.DataFrame(rng.uniform(size=(N_DRAWS, N_INPUTS)), columns=names)
@@ -196,4 +371,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    large()

@@ -107,13 +107,38 @@ class Forecast:
     n_refits: int = 0
     info: dict = field(default_factory=dict)
 
+    def _cached(self, key: tuple, make):
+        """``make()`` computed once per ``key`` while ``paths`` is the same object.
+
+        One forecast is shared by every project of a batch that serves the same
+        traffic; its monthly bands are computed once, not once per summary.
+        """
+        cache = self.__dict__.get("_cache")
+        if cache is None or cache[0] is not self.paths:
+            cache = (self.paths, {})
+            self.__dict__["_cache"] = cache
+        if key not in cache[1]:
+            cache[1][key] = make()
+        return cache[1][key]
+
     def quantiles(self, q=(0.1, 0.5, 0.9)) -> xr.DataArray:
-        """Monthly quantiles of demand across paths, dims ``("quantile", "month")``."""
-        return self.paths.quantile(list(q), dim="path")
+        """Monthly quantiles of demand across paths, dims ``("quantile", "month")``.
+
+        Computed once per ``q`` (a copy is returned each time).
+        """
+        qs = tuple(float(v) for v in np.atleast_1d(q))
+        return self._cached(("q", qs), lambda: self.paths.quantile(list(qs), dim="path")).copy()
 
     def to_dict(self) -> dict:
         """JSON-able summary: model, parameters, AICc table, warnings, monthly bands."""
-        qs = self.quantiles((0.1, 0.5, 0.9)).to_numpy()
+        months, means, qs = self._cached(
+            ("bands",),
+            lambda: (
+                self.paths["month"].to_numpy(),
+                self.paths.mean("path").to_numpy(),
+                self.paths.quantile([0.1, 0.5, 0.9], dim="path").to_numpy(),
+            ),
+        )
 
         def finite(x):
             return float(x) if math.isfinite(x) else None
@@ -140,8 +165,8 @@ class Forecast:
                     "p90": float(c),
                 }
                 for m, mean, a, b, c in zip(
-                    self.paths["month"].to_numpy(),
-                    self.paths.mean("path").to_numpy(),
+                    months,
+                    means,
                     qs[0],
                     qs[1],
                     qs[2],

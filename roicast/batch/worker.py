@@ -132,7 +132,7 @@ def _run(task: ProjectTask, cache: ForecastCache | None) -> dict[str, Any]:
     from roicast.report.summary import summary
     from roicast.study import forecast_for, run_study
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if cache is not None:
         fc = cache.get(task)
     else:
@@ -146,11 +146,13 @@ def _run(task: ProjectTask, cache: ForecastCache | None) -> dict[str, Any]:
         sensitivity=task.sensitivity,
         monthly=task.report,
     )
+    t_study = time.perf_counter()
     with atomic_dir(task.folder) as tmp:
         if task.report:
             doc = write_report(result, tmp, report=True)  # replaces the (empty) tmp whole
         else:
             doc = summary(result)
+            t_summary = time.perf_counter()
             write_json(doc, tmp / "summary.json")
         metrics = result.options[doc["option"]].metrics
         npv = np.ascontiguousarray(metrics["npv"].values, dtype=np.float64)
@@ -160,6 +162,8 @@ def _run(task: ProjectTask, cache: ForecastCache | None) -> dict[str, Any]:
         rec = record_from(doc, npv, roi, base_record(task))
         rec["seconds"] = time.perf_counter() - t0
         rec["timings"] = {k: float(v) for k, v in result.timings.items()}
+        if not task.report:  # the worker's own stages (wall s) and the project's CPU s
+            rec["timings"]["summary"] = t_summary - t_study
         marker = {
             "key": task.key,
             "batch_seed": task.batch_seed,
@@ -170,6 +174,9 @@ def _run(task: ProjectTask, cache: ForecastCache | None) -> dict[str, Any]:
             "record": {k: v for k, v in rec.items() if k != "timings"},
         }
         write_json(marker, tmp / MARKER)  # last: a folder with the marker is complete
+    t_end = time.perf_counter()
+    rec["timings"]["write"] = t_end - (t_summary if not task.report else t_study)
+    rec["timings"]["cpu"] = time.process_time() - c0
     return rec
 
 

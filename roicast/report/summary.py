@@ -29,17 +29,11 @@ def decide(res: OptionAnalysis, spec, horizon: int) -> dict[str, Any]:
 
 def _tornado_rows(res: OptionAnalysis, output: str) -> list[dict[str, Any]]:
     df = res.tornado[output]
+    keys = ("low", "high", "swing", "low_value", "high_value", "base")
+    cols = [df[k].to_numpy(dtype=float).tolist() for k in keys]  # by column: no per-row Series
     return [
-        {
-            "input": name,
-            "low": float(r["low"]),
-            "high": float(r["high"]),
-            "swing": float(r["swing"]),
-            "low_value": float(r["low_value"]),
-            "high_value": float(r["high_value"]),
-            "base": float(r["base"]),
-        }
-        for name, r in df.iterrows()
+        {"input": name, **{k: c[i] for k, c in zip(keys, cols, strict=True)}}
+        for i, name in enumerate(df.index)
     ]
 
 
