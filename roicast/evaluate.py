@@ -61,6 +61,10 @@ _CACHE_CONFIGS = 4
 # (demand digest, settings) -> {row bytes: (mean npv, mean roi, median payback)}
 _SHARED: OrderedDict[tuple, dict[bytes, tuple[float, float, float]]] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
+# Held while rows are added to a row cache or one is scanned (``_line``): the caches are
+# shared between evaluators, and those can run in different threads (the what-if page's
+# quick and refining runs), so a scan must not see a cache change size.
+_ROWS_LOCK = threading.Lock()
 
 
 def _shared_cache(demand: np.ndarray, key: tuple) -> dict[bytes, tuple[float, float, float]]:
@@ -189,8 +193,9 @@ class ModelEvaluator:
             with np.errstate(invalid="ignore"):  # rows where ROI is undefined (K = 0): NaN
                 roi_mean = np.where(finite, roi, 0.0).sum(axis=1) / finite.sum(axis=1)
             payback = np.median(np.minimum(m[:, :, _PAYBACK], self.horizon), axis=1)
-            for j in range(block.shape[0]):
-                cache[keys[start + j]] = (float(npv[j]), float(roi_mean[j]), float(payback[j]))
+            with _ROWS_LOCK:
+                for j in range(block.shape[0]):
+                    cache[keys[start + j]] = (float(npv[j]), float(roi_mean[j]), float(payback[j]))
 
     def mean(self, settings: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         r"""Per row: mean NPV, mean ROI and median payback (capped at the horizon).
@@ -271,7 +276,9 @@ class ModelEvaluator:
             return memo[2]
         prefix = np.delete(base, col)
         pts: dict[float, float] = {}
-        for key, val in self._cache.items():
+        with _ROWS_LOCK:  # another thread's evaluator may be adding rows to this cache
+            cached = list(self._cache.items())
+        for key, val in cached:
             row = np.frombuffer(key)
             if row.size == base.size and np.array_equal(np.delete(row, col), prefix):
                 pts[float(row[col])] = val[0]

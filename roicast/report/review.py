@@ -788,7 +788,13 @@ def _bisect(
     the sign it was counted with; its P(NPV > 0) is returned as the third
     value); if not, the steps are redone with every draw (third value None).
     The midpoints, the verdicts and so the bracket are those of full
-    bisection when the draws' NPV is monotone in the input.
+    bisection when every draw's NPV is monotone in the input.  When a draw's
+    NPV is not (it dips below zero and back inside the bracket: go-live month,
+    whole-instance rounding), a settled draw is counted with its end sign at a
+    midpoint where it differs, and the search can take the other half: the
+    result is still a flip of the verdict checked with every draw at the last
+    midpoint, but when the verdict flips more than once it may be another flip
+    than full bisection finds (goal seek assumes one flip).
     """
     if npv_a is not None and npv_b is not None:
         always = np.zeros(rr.n, dtype=bool)
@@ -826,7 +832,9 @@ def goal_seek_input(
     one flip; the result is within ``(b - a) / 2**steps`` of it.  With the
     default rule (``P(NPV > 0) >= p*`` alone) the steps re-run only the draws
     whose sign is still open (:func:`_bisect`): about 3 + 2 full re-runs of the
-    draws instead of ``steps + 3``, the same midpoints and answer.
+    draws instead of ``steps + 3``, the same midpoints and answer when every
+    draw's NPV is monotone in the input (else possibly another flip, see
+    :func:`_bisect`).
     """
     a, b = _search_range(name, d) if search is None else (float(search[0]), float(search[1]))
     if name == "implementation.months":
