@@ -83,25 +83,31 @@ def write_netcdf_plain(ds: Any, path: Path | str) -> None:
     """``ds.to_netcdf(path, engine="h5netcdf")`` without asking Dask for its scheduler.
 
     Used for datasets whose variables are all in memory (no chunks) while
-    ``dask.array`` is not loaded; otherwise ``to_netcdf`` itself is called.
+    ``dask.array`` is not loaded; otherwise (or when this xarray keeps its
+    checks elsewhere, or the dataset asks for unlimited dimensions)
+    ``to_netcdf`` itself is called.
     The store is opened with xarray's HDF5 lock (the lock ``to_netcdf`` combines
     with a per-file lock that only matters for Dask's distributed writers) and
     filled by ``Dataset.dump_to_store``, the step ``to_netcdf`` runs.
     """
     chunked = any(v.chunks is not None for v in ds.variables.values())
-    if chunked or "dask.array" in sys.modules:
+    try:  # the checks to_netcdf makes first (names, attribute types)
+        from xarray.backends.writers import _validate_attrs, _validate_dataset_names
+    except ImportError:  # pragma: no cover - another xarray layout: let to_netcdf do it all
+        _validate_attrs = _validate_dataset_names = None
+    if (
+        chunked
+        or "dask.array" in sys.modules
+        or _validate_attrs is None
+        or ds.encoding.get("unlimited_dims")  # to_netcdf sanitizes these; leave it to it
+    ):
         ds.to_netcdf(path, engine="h5netcdf")
         return
     from xarray.backends import H5NetCDFStore
     from xarray.backends.locks import HDF5_LOCK
 
-    try:  # the checks to_netcdf makes first (names, attribute types), where this xarray has them
-        from xarray.backends.writers import _validate_attrs, _validate_dataset_names
-    except ImportError:  # pragma: no cover - another xarray layout
-        pass
-    else:
-        _validate_dataset_names(ds)
-        _validate_attrs(ds, "h5netcdf", False)
+    _validate_dataset_names(ds)
+    _validate_attrs(ds, "h5netcdf", False)
     store = H5NetCDFStore.open(str(path), mode="w", lock=HDF5_LOCK)
     try:
         ds.dump_to_store(store)
