@@ -153,10 +153,17 @@ class StudyResult:
     until_stable: dict[str, Any] | None = None
     backtest: BacktestResult | None = None
     profiles: Profiles | None = None
+    #: Seed of the price shocks when it is not the study seed (a batch's market seed).
+    price_seed: int | None = None
 
     @property
     def horizon(self) -> int:
         return self.spec.project.horizon_months
+
+    @property
+    def price_path_seed(self) -> int:
+        """The seed the study's price paths came from: re-runs of its draws use it too."""
+        return self.seed if self.price_seed is None else self.price_seed
 
 
 def summarize_distribution(x: np.ndarray) -> dict[str, float | None]:
@@ -357,6 +364,7 @@ def run_study(
         demand_sorted=demand,
         backtest=bt,
         profiles=profiles,
+        price_seed=price_seed,
     )
 
 

@@ -417,6 +417,7 @@ class _Rerun:
         self.n = self.x.shape[0]
         self.demand = result.demand_sorted
         self.seed = result.seed
+        self.price_seed = result.price_path_seed  # a batch's market seed: the study's price paths
         self.discount = spec.project.discount_rate
         self.fleet = fleet_config(spec, opt, result.profiles) if result.profiles else None
         self.ties = result.sample.ties[option]
@@ -440,6 +441,7 @@ class _Rerun:
             np.ascontiguousarray(x),
             self.demand,
             seed=self.seed,
+            price_seed=self.price_seed,
             discount_rate=self.discount,
             monthly=False,
             irr=False,
@@ -938,7 +940,7 @@ def spider(result: StudyResult, option: str, *, top: int = 8) -> dict[str, Any]:
         result.demand_sorted,
         n_noise=min(spec.simulation.tornado_draws, result.draws),
         seed=result.seed,
-        price_seed=result.seed,
+        price_seed=result.price_path_seed,
         discount=spec.project.discount_rate,
         horizon=result.horizon,
         fleet=fleet_config(spec, opt, result.profiles) if result.profiles else None,
