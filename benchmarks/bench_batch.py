@@ -36,10 +36,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,6 +50,9 @@ import numpy as np
 import psutil
 
 from roicast.batch import run_batch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _at_rev import run_at_rev
 
 
 def make_inputs(folder: Path, n_projects: int, seed: int = 1) -> tuple[Path, Path]:
@@ -225,39 +226,11 @@ def show(m: dict[str, Any], args: argparse.Namespace, label: str) -> None:
 
 def before(args: argparse.Namespace, rev: str, work: Path) -> dict[str, Any]:
     """:func:`measure` with roicast as of commit ``rev``, in a subprocess."""
-    repo = Path(__file__).resolve().parents[1]
-    src = work / f"src-{rev}"
-    src.mkdir()
-    tar = subprocess.run(["git", "-C", str(repo), "archive", rev], check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(src)], input=tar.stdout, check=True)
-    site = work / "site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(
-        "import os\n"
-        "_old, _new = os.environ['ROICAST_BENCH_FROM'], os.environ['ROICAST_BENCH_SRC']\n"
-        "import importlib, sys\n"
-        "for _m in [m for m in sys.modules if m.startswith('__editable__') and 'roicast' in m]:\n"
-        "    _f = sys.modules[_m]\n"
-        "    for _k, _v in list(getattr(_f, 'MAPPING', {}).items()):\n"
-        "        _f.MAPPING[_k] = _v.replace(_old, _new)\n"
-    )
-    env = {
-        **os.environ,
-        "ROICAST_BENCH_FROM": str(repo),
-        "ROICAST_BENCH_SRC": str(src),
-        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-    }
-    argv = [sys.executable, str(Path(__file__).resolve()), "--json"]
+    argv = [str(Path(__file__).resolve()), "--json"]
     argv += ["--projects", str(args.projects), "--draws", str(args.draws)]
     argv += ["--workers", str(args.workers), "--subset", str(args.subset)]
     argv += ["--repeat", str(args.repeat)] + (["--sensitivity"] if args.sensitivity else [])
-    proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"--before {rev}: the reference run failed:\n{proc.stderr[-2000:]}")
-    doc = json.loads(proc.stdout.splitlines()[-1])
-    if not doc["roicast_file"].startswith(str(src)):
-        raise SystemExit(f"--before {rev}: roicast was imported from {doc['roicast_file']}")
-    return doc["measures"]
+    return run_at_rev(rev, work, argv)["measures"]
 
 
 def ratios(now: dict[str, Any], ref: dict[str, Any], args: argparse.Namespace) -> None:

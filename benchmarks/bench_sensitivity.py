@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -234,39 +232,17 @@ def project_before(rev: str, args: argparse.Namespace) -> dict[str, Any]:
     """:func:`project_split` with roicast as of commit ``rev``, in a subprocess."""
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _at_rev import run_at_rev
+
     work = Path(tempfile.mkdtemp(prefix="roicast-bench-sens-"))
-    src = work / "src"
-    src.mkdir()
-    tar = subprocess.run(["git", "-C", str(repo), "archive", rev], check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(src)], input=tar.stdout, check=True)
-    (work / "sitecustomize.py").write_text(
-        "import os, sys\n"
-        "for _m in [m for m in sys.modules if m.startswith('__editable__') and 'roicast' in m]:\n"
-        "    _f = sys.modules[_m]\n"
-        "    for _k, _v in list(getattr(_f, 'MAPPING', {}).items()):\n"
-        "        _f.MAPPING[_k] = _v.replace(os.environ['ROICAST_BENCH_FROM'],"
-        " os.environ['ROICAST_BENCH_SRC'])\n"
-    )
-    env = {
-        **os.environ,
-        "ROICAST_BENCH_FROM": str(repo),
-        "ROICAST_BENCH_SRC": str(src),
-        "PYTHONPATH": os.pathsep.join([str(work), os.environ.get("PYTHONPATH", "")]),
-    }
-    argv = [sys.executable, str(Path(__file__).resolve()), "--project", "--json"]
+    argv = [str(Path(__file__).resolve()), "--project", "--json"]
     argv += ["--example", args.example, "--draws", str(args.draws), "--repeat", str(args.repeat)]
     argv += ["--tornado-only"] if args.tornado_only else []
     try:
-        proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, check=False)
+        return run_at_rev(rev, work, argv)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if proc.returncode:
-        raise SystemExit(f"--before {rev} failed:\n{proc.stderr[-2000:]}")
-    doc = json.loads(proc.stdout.splitlines()[-1])
-    if not doc["roicast_file"].startswith(str(src)):
-        raise SystemExit(f"--before {rev}: roicast was imported from {doc['roicast_file']}")
-    return doc
 
 
 def show_project(now: dict[str, Any], ref: dict[str, Any] | None, args: argparse.Namespace) -> None:
