@@ -11,10 +11,11 @@ history; ``backtest`` scores the intervals on held-out history; ``plot_fan`` and
 nothing of the front except :class:`roicast.errors.RoicastError`.
 """
 
-import importlib
 import sys
 import types
 from typing import Any
+
+from roicast._lazy import lazy_getattr
 
 _WHERE = {
     "HistoryData": "_history",
@@ -29,13 +30,8 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Names load on first use (PEP 562): reading a history does not load numba or xarray."""
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"roicast.forecast.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'roicast.forecast' has no attribute {name!r}")
+# names load on first use (PEP 562): reading a history does not load numba or xarray.
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 class _Package(types.ModuleType):

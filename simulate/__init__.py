@@ -5,8 +5,7 @@ Takes arrays (sampled inputs ``(draw, input)`` and demand paths
 forecasts or files.
 """
 
-import importlib
-from typing import Any
+from roicast._lazy import lazy_getattr
 
 _WHERE = {
     "HOURS_PER_MONTH": "_layout",
@@ -22,13 +21,8 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Names load on first use (PEP 562): the input names do not load numba or xarray."""
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"roicast.simulate.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'roicast.simulate' has no attribute {name!r}")
+# names load on first use (PEP 562): the input names do not load numba or xarray.
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:

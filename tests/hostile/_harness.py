@@ -129,9 +129,9 @@ def run_inproc(args: Iterable[str], cwd: Path) -> Result:
     traceback, exit code 1).  Everything is restored afterwards.
     """
     import io
-    import traceback
 
     from roicast.cli import main
+    from tests.hostile._runner import call_main
 
     args = tuple(str(a) for a in args)
     cwd = Path(cwd)
@@ -164,16 +164,7 @@ def run_inproc(args: Iterable[str], cwd: Path) -> Result:
                 warnings.simplefilter("default")
                 for cat in _DEFAULT_IGNORED:
                     warnings.simplefilter("ignore", cat)
-                try:
-                    main()
-                except SystemExit as e:
-                    code = e.code
-                    rc = code if isinstance(code, int) else (0 if code is None else 1)
-                    if isinstance(code, str):
-                        print(code, file=sys.stderr)
-                except Exception:  # what the interpreter would print for an uncaught exception
-                    traceback.print_exc()
-                    rc = 1
+                rc = call_main(main)
         finally:
             for s in streams:
                 s.flush()

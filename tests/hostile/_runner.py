@@ -23,6 +23,25 @@ import sys
 import traceback
 
 
+def call_main(main, uncaught: type[BaseException] = Exception) -> int:
+    """``main()``'s exit code as the interpreter would give it.
+
+    ``SystemExit``: its code (a string is printed on stderr, code 1); an
+    ``uncaught`` exception: its traceback on stderr, code 1.
+    """
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except uncaught:  # what the interpreter would print for an uncaught exception
+        traceback.print_exc()
+        return 1
+    return 0
+
+
 def _run_one(main, case: dict) -> dict:
     os.chdir(case["cwd"])
     out_path = os.path.join(case["cwd"], ".runner-stdout")
@@ -34,17 +53,8 @@ def _run_one(main, case: dict) -> dict:
         os.dup2(fo.fileno(), 1)
         os.dup2(fe.fileno(), 2)
     sys.argv = ["roicast", *case["args"]]
-    rc = 0
     try:
-        main()
-    except SystemExit as e:
-        code = e.code
-        rc = code if isinstance(code, int) else (0 if code is None else 1)
-        if isinstance(code, str):
-            print(code, file=sys.stderr)
-    except BaseException:  # what the interpreter would print for an uncaught exception
-        traceback.print_exc()
-        rc = 1
+        rc = call_main(main, uncaught=BaseException)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
